@@ -1,0 +1,154 @@
+"""IAM's policy evaluation logic over parsed policies.
+
+The order follows AWS's documented flow: an explicit deny in any policy wins; every SCP
+and the permissions boundary, when present, must allow (they only restrict); then, in one
+account, an allow in the identity policies or in the resource policy is enough, while a
+cross-account request needs both.
+
+Resource-policy grants depend on how the principal was named (see `principals`): a grant
+to the requester's account only delegates to the account, so within the account it needs
+an identity-policy allow too; a same-account grant naming the requester's own user or
+session ARN is not limited by its permissions boundary (a grant to the role ARN is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .conditions import conditions_hold
+from .model import Decision, Evaluation, Policy, Statement, StatementRef
+from .patterns import action_matches, arn_match
+from .principals import ACCOUNT, EXACT, statement_principal_match
+from .request import Request
+
+
+def _action_applies(statement: Statement, action: str) -> bool:
+    if statement.actions is not None:
+        return any(action_matches(pattern, action) for pattern in statement.actions)
+    return not any(action_matches(pattern, action) for pattern in statement.not_actions or ())
+
+
+def _resource_applies(statement: Statement, request: Request) -> bool:
+    context = request.context
+    if statement.resources is not None:
+        return any(arn_match(p, request.resource, context, statement.variables) for p in statement.resources)
+    if statement.not_resources is not None:
+        return not any(
+            arn_match(p, request.resource, context, statement.variables) for p in statement.not_resources
+        )
+    return True  # trust policies name no resource: the role itself
+
+
+def statement_match(statement: Statement, request: Request) -> str | None:
+    """How the statement applies to the request: None, or the principal match kind
+    (`principals.EXACT` for statements that name no principal)."""
+    if not _action_applies(statement, request.action):
+        return None
+    principal = statement_principal_match(statement, request)
+    if principal is None or not _resource_applies(statement, request):
+        return None
+    if not conditions_hold(statement.conditions, request.context, statement.variables):  # type: ignore[arg-type]
+        return None
+    return principal
+
+
+def matching_statements(policy: Policy, request: Request, effect: str) -> list[tuple[Statement, str]]:
+    """The statements of one effect that apply to the request, with their principal match."""
+    found = []
+    for statement in policy.statements:
+        if statement.effect == effect:
+            kind = statement_match(statement, request)
+            if kind is not None:
+                found.append((statement, kind))
+    return found
+
+
+def _bypasses_boundary(request: Request, kind: str) -> bool:
+    """A same-account resource grant to the user ARN or the session ARN itself."""
+    if kind != EXACT:
+        return False
+    resource = request.principal_arn.split(":", 5)[-1]
+    return resource.startswith(("user/", "assumed-role/"))
+
+
+def evaluate(
+    request: Request,
+    *,
+    identity: Sequence[Policy] = (),
+    resource: Policy | None = None,
+    boundary: Policy | None = None,
+    scps: Sequence[Policy] = (),
+    resource_account: str | None = None,
+) -> Evaluation:
+    """Decide a request as IAM would.
+
+    With no identity policies and a resource policy, only that policy (and any boundary
+    and SCPs given) is evaluated, and a grant to the requester's account counts as an
+    allow: the question is what that policy says. SCPs given are all required to allow
+    (pass one merged policy per level of the organization). Policies from
+    `unknown_policy` never deny and are taken to allow nothing; `uncertain` reports when
+    allowing everything instead would change the decision.
+    """
+    gates = [*scps, *([boundary] if boundary is not None else [])]
+    everything = [*identity, *([resource] if resource is not None else []), *gates]
+    denies = [s.ref for policy in everything for s, _ in matching_statements(policy, request, "Deny")]
+    if denies:
+        return Evaluation(Decision.EXPLICIT_DENY, tuple(denies))
+
+    identity_allows = [
+        (s, k) for policy in identity for s, k in matching_statements(policy, request, "Allow")
+    ]
+    resource_allows = matching_statements(resource, request, "Allow") if resource is not None else []
+
+    def gate(policy: Policy | None, optimistic: bool) -> bool:
+        if policy is None:
+            return True
+        if policy.unknown:
+            return optimistic
+        return bool(matching_statements(policy, request, "Allow"))
+
+    def allowed(optimistic: bool) -> bool:
+        if not all(gate(policy, optimistic) for policy in scps):
+            return False
+        boundary_ok = gate(boundary, optimistic)
+        resource_unknown = optimistic and resource is not None and resource.unknown
+        resource_any = bool(resource_allows) or resource_unknown
+        if not identity:
+            bypass = any(_bypasses_boundary(request, kind) for _, kind in resource_allows)
+            return resource_any and (boundary_ok or bypass)
+        identity_ok = bool(identity_allows) or (optimistic and any(p.unknown for p in identity))
+        cross = (
+            resource is not None
+            and resource_account is not None
+            and request.principal_account is not None
+            and resource_account != request.principal_account
+        )
+        if cross:
+            return identity_ok and resource_any and boundary_ok
+        direct = [kind for _, kind in resource_allows if kind != ACCOUNT]
+        bypass = any(_bypasses_boundary(request, kind) for kind in direct)
+        if (direct or resource_unknown) and (boundary_ok or bypass):
+            return True
+        return identity_ok and boundary_ok
+
+    certain = allowed(optimistic=False)
+    uncertain = certain != allowed(optimistic=True)
+    if not certain:
+        return Evaluation(Decision.IMPLICIT_DENY, (), uncertain)
+    refs: list[StatementRef] = [s.ref for s, _ in identity_allows] + [s.ref for s, _ in resource_allows]
+    return Evaluation(Decision.ALLOW, tuple(refs), uncertain)
+
+
+def condition_values(policy: Policy, key: str) -> list[str]:
+    """Every value any statement's condition names for `key` (case-insensitive), in order of
+    appearance, each once. Opaque values are returned as they are."""
+    wanted = key.lower()
+    seen: list[str] = []
+    for statement in policy.statements:
+        for condition in statement.conditions:
+            if condition.key != wanted:
+                continue
+            for value in condition.values:
+                if value not in seen:
+                    seen.append(value)
+    return seen

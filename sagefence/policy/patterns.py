@@ -1,0 +1,179 @@
+"""Wildcard patterns, ARN matching and policy variables.
+
+A pattern is tokenised once (cached): literal text, ``*``, ``?``, policy variables
+(``${aws:username}``, ``${aws:PrincipalTag/team, 'default'}``) and opaque template tokens
+(``⟨...⟩``), which are literal text that nothing else contains. Variables are resolved per
+request from its context; a variable that cannot be resolved makes the pattern match
+nothing. ``${*}``, ``${?}`` and ``${$}`` are the literal characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+
+from sagefence.values import OPAQUE_CLOSE, OPAQUE_OPEN
+
+# Token kinds: literal text (split at ':' for ARNs), opaque text (never split), '*', '?',
+# and a variable (name lower-cased, default or None).
+LIT, OPAQUE, STAR, ONE, VAR = "L", "O", "*", "?", "V"
+Token = tuple[str, ...]
+Context = Mapping[str, tuple[str, ...]]
+
+_VAR = re.compile(r"\$\{([^}]*)\}")
+_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
+_LITERAL_VARS = {"*": "*", "?": "?", "$": "$"}
+
+
+@lru_cache(maxsize=8192)
+def tokenize(pattern: str, variables: bool = True, wildcards: bool = True) -> tuple[Token, ...]:
+    tokens: list[Token] = []
+    text: list[str] = []
+
+    def flush() -> None:
+        if text:
+            tokens.append((LIT, "".join(text)))
+            text.clear()
+
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == OPAQUE_OPEN:
+            end = pattern.find(OPAQUE_CLOSE, i)
+            end = n - 1 if end < 0 else end
+            flush()
+            tokens.append((OPAQUE, pattern[i : end + 1]))
+            i = end + 1
+            continue
+        if variables and char == "$":
+            match = _VAR.match(pattern, i)
+            if match:
+                flush()
+                tokens.append(_variable(match.group(1)))
+                i = match.end()
+                continue
+        if wildcards and char in "*?":
+            flush()
+            tokens.append((STAR,) if char == "*" else (ONE,))
+        else:
+            text.append(char)
+        i += 1
+    flush()
+    return tuple(tokens)
+
+
+def _variable(body: str) -> Token:
+    if body in _LITERAL_VARS:
+        return (LIT, _LITERAL_VARS[body])
+    match = _DEFAULT.match(body)
+    if match:
+        return (VAR, match.group(1).lower(), match.group(2))
+    return (VAR, body.strip().lower(), None)  # type: ignore[return-value]
+
+
+def resolve(tokens: tuple[Token, ...], context: Context) -> tuple[Token, ...] | None:
+    """Replace variables by literal text from the context; None when one cannot be resolved.
+
+    A multi-valued key cannot serve as a variable (IAM says so), nor can an absent key
+    without a default.
+    """
+    if not any(token[0] == VAR for token in tokens):
+        return tokens
+    out: list[Token] = []
+    for token in tokens:
+        if token[0] != VAR:
+            out.append(token)
+            continue
+        values = context.get(token[1], ())
+        if len(values) == 1:
+            out.append((OPAQUE, values[0]))
+        elif not values and token[2] is not None:
+            out.append((OPAQUE, token[2]))
+        else:
+            return None
+    return tuple(out)
+
+
+def resolve_text(pattern: str, context: Context, variables: bool = True) -> str | None:
+    """The pattern with its variables substituted, wildcard characters kept as text."""
+    if not variables or "${" not in pattern:
+        return pattern
+    tokens = resolve(tokenize(pattern, True, False), context)
+    return None if tokens is None else "".join(token[1] for token in tokens)
+
+
+@lru_cache(maxsize=8192)
+def _regex(tokens: tuple[Token, ...], ignore_case: bool) -> re.Pattern[str]:
+    parts = []
+    for token in tokens:
+        if token[0] == STAR:
+            parts.append(".*")
+        elif token[0] == ONE:
+            parts.append(".")
+        else:
+            parts.append(re.escape(token[1]))
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def glob_match(
+    pattern: str, value: str, context: Context, variables: bool = True, ignore_case: bool = False
+) -> bool:
+    """Whole-string match with ``*`` and ``?`` (StringLike, and the resource part of ARNs)."""
+    tokens = resolve(tokenize(pattern, variables), context)
+    if tokens is None:
+        return False
+    return _regex(tokens, ignore_case).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def action_regex(pattern: str) -> re.Pattern[str]:
+    return _regex(tokenize(pattern, False), True)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """Whether an Action pattern (case-insensitive, ``*``/``?``) matches an action name.
+
+    Names that no service defines (``kms:ReEncrypt``) simply match nothing else.
+    """
+    return action_regex(pattern).fullmatch(action) is not None
+
+
+@lru_cache(maxsize=8192)
+def _arn_segments(pattern: str, variables: bool) -> tuple[tuple[Token, ...], ...]:
+    """Split a pattern into at most six ARN segments at the colons of its own literal text."""
+    segments: list[list[Token]] = [[]]
+    for token in tokenize(pattern, variables):
+        if token[0] != LIT or len(segments) == 6:
+            segments[-1].append(token)
+            continue
+        pieces = token[1].split(":", 6 - len(segments))
+        for k, piece in enumerate(pieces):
+            if k:
+                segments.append([])
+            if piece:
+                segments[-1].append((LIT, piece))
+    return tuple(tuple(segment) for segment in segments)
+
+
+def arn_match(pattern: str, value: str, context: Context, variables: bool = True) -> bool:
+    """Match an ARN pattern segment by segment, as IAM does for Resource and Arn* conditions.
+
+    Each of the six colon-separated segments is matched on its own with ``*``/``?``; the
+    last segment of the pattern is matched against the rest of the value, so a ``*`` there
+    crosses colons (``arn:aws:s3:*`` matches every S3 ARN, ``*`` matches everything).
+    Matching is case-sensitive.
+    """
+    segments = _arn_segments(pattern, variables)
+    parts = value.split(":", 5)
+    if len(segments) > len(parts):
+        return False
+    last = len(segments) - 1
+    for i, segment in enumerate(segments):
+        tokens = resolve(segment, context)
+        if tokens is None:
+            return False
+        target = ":".join(parts[i:]) if i == last else parts[i]
+        if _regex(tokens, False).fullmatch(target) is None:
+            return False
+    return True
