@@ -1,0 +1,113 @@
+"""Sessions, per-task clients and exact API call counting through botocore events."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
+_ATTEMPT_KEY = "sagefence_attempt"
+
+
+def new_session(
+    profile: str | None = None,
+    credentials: dict[str, str] | None = None,
+    region: str | None = None,
+) -> boto3.Session:
+    """Every session of a scan is made here (tests wrap it to register fault injectors)."""
+    if credentials is not None:
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+    return boto3.Session(profile_name=profile, region_name=region) if profile else boto3.Session(region_name=region)
+
+
+class CallCounter:
+    """Counts API calls (one per client method call, retries apart) by operation and scope.
+
+    ``provide-client-params`` fires once per call before anything can short-circuit it;
+    ``request-created`` fires once per HTTP attempt, so attempts past the first are retries.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+        self._retries: Counter[str] = Counter()
+        self._scopes: Counter[str] = Counter()
+
+    def watch(self, client: Any, account: str, region: str) -> None:
+        service = client.meta.service_model.service_name
+        scope = f"{account}/{region}"
+
+        def on_call(model: Any, **_: Any) -> None:
+            with self._lock:
+                self._calls[f"{service}.{model.name}"] += 1
+                self._scopes[scope] += 1
+
+        def on_attempt(request: Any, operation_name: str, **_: Any) -> None:
+            context = request.context
+            context[_ATTEMPT_KEY] = context.get(_ATTEMPT_KEY, 0) + 1
+            if context[_ATTEMPT_KEY] > 1:
+                with self._lock:
+                    self._retries[f"{service}.{operation_name}"] += 1
+
+        client.meta.events.register("provide-client-params", on_call)
+        client.meta.events.register("request-created", on_attempt)
+
+    def operations(self) -> set[str]:
+        with self._lock:
+            return set(self._calls)
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total": sum(self._calls.values()),
+                "retries": sum(self._retries.values()),
+                "by_operation": dict(sorted(self._calls.items())),
+                "retries_by_operation": dict(sorted(self._retries.items())),
+                "by_account_region": dict(sorted(self._scopes.items())),
+            }
+
+
+class AccountClients:
+    """One boto3 session per account; clients are made on demand under a lock (botocore
+    sessions are not safe to share for client creation) and each belongs to one task."""
+
+    def __init__(self, account: str, session: boto3.Session, counter: CallCounter, home_region: str) -> None:
+        self.account = account
+        self.session = session
+        self.home_region = home_region
+        self._counter = counter
+        self._lock = threading.Lock()
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        scope = region or "global"
+        with self._lock:
+            client = self.session.client(service, region_name=region or self.home_region, config=CLIENT_CONFIG)
+        self._counter.watch(client, self.account, scope)
+        return client
+
+
+class TaskClients:
+    """The clients of one task (one thread): created lazily, never shared across tasks."""
+
+    def __init__(self, clients: AccountClients, region: str | None) -> None:
+        self._clients = clients
+        self._region = region
+        self._made: dict[str, Any] = {}
+
+    @property
+    def account(self) -> str:
+        return self._clients.account
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._made:
+            self._made[service] = self._clients.client(service, self._region)
+        return self._made[service]

@@ -1,0 +1,91 @@
+"""KMS customer managed keys and aliases of one region.
+
+Two listings (ListKeys, ListAliases) and at most three reads per key (DescribeKey,
+GetKeyPolicy, GetKeyRotationStatus); keys behind an ``alias/aws/*`` alias are AWS managed
+and cost nothing more (moto reports them as CUSTOMER, AWS as AWS).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagefence.sources.aws.calls import TaskClients
+from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_field
+from sagefence.sources.aws.options import LiveScanOptions
+from sagefence.sources.aws.shape import items, parse_document, present, resource
+from sagefence.values import ReadError
+
+KEY = "AWS::KMS::Key"
+ALIAS = "AWS::KMS::Alias"
+TYPES = (KEY, ALIAS)
+_AWS_ALIAS = "alias/aws/"
+_GOING = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
+
+
+def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batch:
+    batch = Batch()
+    kms = clients("kms")
+    account = clients.account
+    aws_managed: set[str] = set()
+    try:
+        aliases = items(kms, "list_aliases", "Aliases")
+    except READ_ERRORS as err:
+        batch.fail(account, region, ALIAS, "kms.ListAliases", err)
+    else:
+        for alias in aliases:
+            target = alias.get("TargetKeyId")
+            if not target:  # a predefined AWS alias not yet in use
+                continue
+            managed = alias["AliasName"].startswith(_AWS_ALIAS)
+            if managed:
+                aws_managed.add(target)
+            properties = {"AliasName": alias["AliasName"], "TargetKeyId": target}
+            batch.resources.append(
+                resource(ALIAS, alias["AliasArn"], properties, account, region, extra={"aws_managed": managed})
+            )
+    try:
+        keys = items(kms, "list_keys", "Keys")
+    except READ_ERRORS as err:
+        batch.fail(account, region, KEY, "kms.ListKeys", err)
+        return batch
+    for key in keys:
+        if key["KeyId"] not in aws_managed:
+            found = _key(kms, key["KeyId"], key["KeyArn"], account, region)
+            if found is not None:
+                batch.resources.append(found)
+    return batch
+
+
+def _key(kms: Any, key_id: str, arn: str, account: str, region: str) -> Any:
+    metadata = read_field(lambda: kms.describe_key(KeyId=key_id)["KeyMetadata"], "kms.DescribeKey", policy_guarded=True)
+    if isinstance(metadata, dict) and (metadata.get("KeyManager") != "CUSTOMER" or metadata.get("KeyState") in _GOING):
+        return None
+    policy = read_field(
+        lambda: kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"],
+        "kms.GetKeyPolicy",
+        policy_guarded=True,
+    )
+    rotation = read_field(
+        lambda: kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"],
+        "kms.GetKeyRotationStatus",
+        absent=frozenset({"UnsupportedOperationException"}),  # asymmetric, HMAC, imported: never rotates
+        policy_guarded=True,
+    )
+    properties: dict[str, Any] = {
+        "KeyPolicy": policy if isinstance(policy, ReadError) else parse_document(policy),
+        "EnableKeyRotation": bool(rotation) if not isinstance(rotation, ReadError) else rotation,
+    }
+    if isinstance(metadata, ReadError):
+        properties.update(KeyState=metadata, Description=metadata)
+    else:
+        properties.update(
+            present(
+                KeyState=metadata.get("KeyState"),
+                Description=metadata.get("Description"),
+                Enabled=metadata.get("Enabled"),
+                KeyUsage=metadata.get("KeyUsage"),
+                KeySpec=metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec"),
+                MultiRegion=metadata.get("MultiRegion"),
+            )
+        )
+    return resource(KEY, arn, properties, account, region, arn=arn)

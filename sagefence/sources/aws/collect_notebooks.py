@@ -1,0 +1,138 @@
+"""SageMaker notebook instances, their lifecycle configurations, and Studio domains.
+
+Per region: ListNotebookInstances and ListDomains (paginated); per notebook
+DescribeNotebookInstance and ListTags; per distinct lifecycle configuration an instance
+names, DescribeNotebookInstanceLifecycleConfig; per domain DescribeDomain.
+
+Lifecycle configurations are read by name from the instances that use them rather than
+listed: an unattached configuration matters to no rule, and moto lacks the List call.
+A configuration that cannot be described is a listing failure of that type in the region.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagefence.sources.aws.calls import TaskClients
+from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_field
+from sagefence.sources.aws.options import LiveScanOptions
+from sagefence.sources.aws.shape import items, present, resource
+from sagefence.values import Missing, ReadError
+
+NOTEBOOK = "AWS::SageMaker::NotebookInstance"
+LIFECYCLE = "AWS::SageMaker::NotebookInstanceLifecycleConfig"
+DOMAIN = "AWS::SageMaker::Domain"
+TYPES = (NOTEBOOK, LIFECYCLE, DOMAIN)
+
+# DescribeNotebookInstance field -> CloudFormation property (ReadError for all when it fails).
+_DESCRIBED = {
+    "DirectInternetAccess": "DirectInternetAccess",
+    "RootAccess": "RootAccess",
+    "SubnetId": "SubnetId",
+    "SecurityGroups": "SecurityGroupIds",
+    "KmsKeyId": "KmsKeyId",
+    "PlatformIdentifier": "PlatformIdentifier",
+    "RoleArn": "RoleArn",
+    "VolumeSizeInGB": "VolumeSizeInGB",
+}
+# Documented defaults for fields the API (or moto) may leave out.
+_DEFAULTS = {"DirectInternetAccess": "Enabled", "RootAccess": "Enabled"}
+
+
+def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batch:
+    batch = Batch()
+    sagemaker = clients("sagemaker")
+    account = clients.account
+    try:
+        notebooks = items(sagemaker, "list_notebook_instances", "NotebookInstances")
+    except READ_ERRORS as err:
+        batch.fail(account, region, NOTEBOOK, "sagemaker.ListNotebookInstances", err)
+        batch.fail(account, region, LIFECYCLE, "sagemaker.ListNotebookInstances", err)
+    else:
+        configs: set[str] = set()
+        for summary in notebooks:
+            found = _notebook(sagemaker, summary, account, region)
+            batch.resources.append(found)
+            name = found.properties.get("LifecycleConfigName")
+            if isinstance(name, str):
+                configs.add(name)
+        for name in sorted(configs):
+            _lifecycle(sagemaker, name, account, region, batch)
+    _domains(sagemaker, account, region, batch)
+    return batch
+
+
+def _notebook(sagemaker: Any, summary: dict[str, Any], account: str, region: str) -> Any:
+    name = summary["NotebookInstanceName"]
+    arn = summary["NotebookInstanceArn"]
+    described = read_field(
+        lambda: sagemaker.describe_notebook_instance(NotebookInstanceName=name),
+        "sagemaker.DescribeNotebookInstance",
+    )
+    tags = read_field(lambda: items(sagemaker, "list_tags", "Tags", ResourceArn=arn), "sagemaker.ListTags")
+    properties: dict[str, Any] = {"NotebookInstanceName": name}
+    if isinstance(described, ReadError):
+        properties.update({prop: described for prop in _DESCRIBED.values()})
+        described = summary
+    else:
+        for field, prop in _DESCRIBED.items():
+            value = described.get(field, _DEFAULTS.get(field))
+            if value is not None and value != []:
+                properties[prop] = value
+        properties.setdefault("PlatformIdentifier", Missing("PlatformIdentifier"))
+    properties.update(
+        present(
+            InstanceType=described.get("InstanceType"),
+            LifecycleConfigName=described.get("NotebookInstanceLifecycleConfigName"),
+            Tags=tags if tags else None,
+        )
+    )
+    extra = {"status": described.get("NotebookInstanceStatus")}
+    return resource(NOTEBOOK, arn, properties, account, region, arn=arn, extra=extra)
+
+
+def _lifecycle(sagemaker: Any, name: str, account: str, region: str, batch: Batch) -> None:
+    operation = "sagemaker.DescribeNotebookInstanceLifecycleConfig"
+    try:
+        config = sagemaker.describe_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
+    except READ_ERRORS as err:
+        batch.fail(account, region, LIFECYCLE, operation, err)
+        return
+    arn = config["NotebookInstanceLifecycleConfigArn"]
+    properties = present(
+        NotebookInstanceLifecycleConfigName=config.get("NotebookInstanceLifecycleConfigName", name),
+        OnCreate=config.get("OnCreate") or None,
+        OnStart=config.get("OnStart") or None,
+    )
+    batch.resources.append(resource(LIFECYCLE, arn, properties, account, region, arn=arn))
+
+
+def _domains(sagemaker: Any, account: str, region: str, batch: Batch) -> None:
+    try:
+        domains = items(sagemaker, "list_domains", "Domains")
+    except READ_ERRORS as err:
+        batch.fail(account, region, DOMAIN, "sagemaker.ListDomains", err)
+        return
+    for summary in domains:
+        arn = summary["DomainArn"]
+        domain_id = summary.get("DomainId") or arn.rsplit("/", 1)[-1]  # moto leaves DomainId out
+        described = read_field(lambda d=domain_id: sagemaker.describe_domain(DomainId=d), "sagemaker.DescribeDomain")
+        properties: dict[str, Any] = {"DomainName": summary.get("DomainName"), "DomainId": domain_id}
+        if isinstance(described, ReadError):
+            properties.update({p: described for p in ("AppNetworkAccessType", "VpcId", "SubnetIds", "KmsKeyId")})
+        else:
+            user = described.get("DefaultUserSettings") or {}
+            properties.update(
+                present(
+                    AppNetworkAccessType=described.get("AppNetworkAccessType") or "PublicInternetOnly",
+                    AuthMode=described.get("AuthMode"),
+                    VpcId=described.get("VpcId"),
+                    SubnetIds=described.get("SubnetIds"),
+                    KmsKeyId=described.get("KmsKeyId"),
+                    DefaultUserSettings=present(
+                        ExecutionRole=user.get("ExecutionRole"), SecurityGroups=user.get("SecurityGroups")
+                    ),
+                )
+            )
+        extra = {"status": summary.get("Status")}
+        batch.resources.append(resource(DOMAIN, arn, properties, account, region, arn=arn, extra=extra))
