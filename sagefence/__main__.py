@@ -1,0 +1,3 @@
+from sagefence.cli import run
+
+run()

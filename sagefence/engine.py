@@ -1,0 +1,223 @@
+"""The rule engine: selected rules x inventory -> findings.
+
+Checks may raise; the engine turns that into an `error` finding for that rule and
+resource and goes on. ``UnknownInput`` becomes `unknown`. Template groups evaluated under
+several condition assignments are merged per (rule, resource): the worst status wins and
+a failure names the assignment that produces it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sagefence.catalogue import Rule
+from sagefence.checks import Result
+from sagefence.config import Config
+from sagefence.findings import ErrorEntry, Finding, ResourceRef, Suppression
+from sagefence.inventory.index import Inventory
+from sagefence.inventory.models import Generic, Located
+from sagefence.inventory.raw import ListingFailure, RawResource
+from sagefence.status import Severity, SourceKind, Status
+from sagefence.values import InputError, UnknownInput
+
+CheckFunction = Callable[[Located, Inventory, Mapping[str, Any]], Iterable[Result]]
+_STATUS_ORDER = {Status.PASS: 0, Status.UNKNOWN: 1, Status.ERROR: 2, Status.FAIL: 3}
+
+
+@dataclass(frozen=True)
+class SelectedRule:
+    rule: Rule
+    severity: Severity
+    params: Mapping[str, Any]
+    function: CheckFunction | None
+    expression: Any  # compiled JMESPath for assert rules
+
+
+class RuleSelectionError(Exception):
+    """--rules / --skip-rules naming an unknown id, or a check that cannot be imported."""
+
+
+def _import_check(rule: Rule, rules_dirs: Sequence[Path]) -> CheckFunction:
+    assert rule.check is not None
+    module_name, _, function_name = rule.check.rpartition(".")
+    candidates = [f"sagefence.checks.{module_name}", module_name]
+    for path in rules_dirs:
+        if str(path) not in sys.path:
+            sys.path.append(str(path))
+    for candidate in candidates:
+        try:
+            module = importlib.import_module(candidate)
+        except ModuleNotFoundError as exc:
+            if exc.name == candidate or (exc.name and candidate.startswith(exc.name + ".")):
+                continue
+            raise
+        function = getattr(module, function_name, None)
+        if callable(function):
+            return function
+        raise RuleSelectionError(f"{rule.file}: {rule.id}: {candidate} has no function {function_name!r}")
+    raise RuleSelectionError(f"{rule.file}: {rule.id}: check module {module_name!r} not found")
+
+
+def select_rules(catalogue: Mapping[str, Rule], config: Config, *, only: Sequence[str] = (),
+                 skip: Sequence[str] = (), source: SourceKind, rules_dirs: Sequence[Path] = ()) -> list[SelectedRule]:
+    for rule_id in [*only, *skip]:
+        if rule_id not in catalogue:
+            raise RuleSelectionError(f"unknown rule id {rule_id!r}")
+    selected: list[SelectedRule] = []
+    for rule in catalogue.values():
+        override = config.rules.get(rule.id)
+        if only and rule.id not in only or rule.id in skip:
+            continue
+        if override is not None and not override.enabled and rule.id not in only:
+            continue
+        if source not in rule.sources:
+            continue
+        params = {**rule.params, **(override.params if override else {})}
+        unknown_params = set(params) - set(rule.params)
+        if unknown_params:
+            raise RuleSelectionError(f"rules.{rule.id}.params: unknown parameter(s) {sorted(unknown_params)}")
+        severity = override.severity if override and override.severity else rule.severity
+        function = _import_check(rule, rules_dirs) if rule.check else None
+        expression = None
+        if rule.assert_ is not None:
+            import jmespath
+
+            expression = jmespath.compile(rule.assert_)
+        selected.append(SelectedRule(rule, severity, params, function, expression))
+    return selected
+
+
+@dataclass
+class _Accumulated:
+    result: Result
+    resource: Located
+    variant: str | None
+    all_variants_fail: bool = True
+
+
+@dataclass
+class Evaluation:
+    """Findings accumulated over the inventories of one scan."""
+
+    rules: Sequence[SelectedRule]
+    config: Config
+    today: date = field(default_factory=date.today)
+    errors: list[ErrorEntry] = field(default_factory=list)
+    _acc: dict[tuple[str, ...], _Accumulated] = field(default_factory=dict)
+    _variant_counts: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    def run(self, inventory: Inventory, variant: str | None = None) -> None:
+        for selected in self.rules:
+            types = selected.rule.resource_types
+            for resource in inventory.of_type(*types):
+                for result in self._evaluate(selected, resource, inventory):
+                    self._record(selected, result.resource or resource, result, variant)
+            for raw in inventory.broken:
+                if raw.type in types or raw.type == "Unknown":
+                    broken = Result(Status.ERROR, f"resource could not be read: {raw.extra['broken']}")
+                    self._record(selected, Generic(raw), broken, None)
+
+    def _evaluate(self, selected: SelectedRule, resource: Located, inventory: Inventory) -> list[Result]:
+        try:
+            if selected.function is not None:
+                return list(selected.function(resource, inventory, selected.params))
+            return [_assert(selected, resource)]
+        except UnknownInput as exc:
+            return [Result(Status.UNKNOWN, str(exc))]
+        except InputError as exc:
+            return [Result(Status.ERROR, str(exc))]
+        except Exception as exc:  # noqa: BLE001 - a failing check must not stop the scan
+            return [Result(Status.ERROR, f"{type(exc).__name__}: {exc}")]
+
+    def _record(self, selected: SelectedRule, resource: Located, result: Result, variant: str | None) -> None:
+        raw = resource.raw
+        key = (selected.rule.id, raw.file or "", raw.account or "", raw.region or "", raw.id, result.key or "")
+        current = self._acc.get(key)
+        if current is None:
+            self._acc[key] = _Accumulated(result, resource, variant, result.status is Status.FAIL)
+            return
+        current.all_variants_fail = current.all_variants_fail and result.status is Status.FAIL
+        if _STATUS_ORDER[result.status] > _STATUS_ORDER[current.result.status]:
+            current.result, current.resource, current.variant = result, resource, variant
+
+    def add_listing_failure(self, failure: ListingFailure) -> None:
+        message = f"{failure.operation} failed in account {failure.account}, region {failure.region}: {failure.message}"
+        self.errors.append(ErrorEntry(target=failure.scope_id, message=message))
+        for selected in self.rules:
+            if failure.resource_type in selected.rule.resource_types or failure.resource_type in \
+                    selected.rule.params.get("_depends_on", ()):
+                raw = RawResource(type=failure.resource_type, id=failure.scope_id, properties={},
+                                  source=SourceKind.ACCOUNT, account=failure.account,
+                                  region=None if failure.region == "global" else failure.region)
+                self._record(selected, Generic(raw), Result(
+                    Status.ERROR, f"not evaluated: {message}; nothing of this type in this scope is reported as pass"),
+                    None)
+
+    def findings(self) -> list[Finding]:
+        out: list[Finding] = []
+        by_rule = {s.rule.id: s for s in self.rules}
+        for key, acc in self._acc.items():
+            selected = by_rule[key[0]]
+            result, raw = acc.result, acc.resource.raw
+            message = result.message
+            if result.status is Status.FAIL and acc.variant and not acc.all_variants_fail:
+                message = f"{message} (when {acc.variant})"
+            evidence = dict(result.evidence)
+            if acc.variant and result.status is Status.FAIL:
+                evidence.setdefault("conditions", acc.variant)
+            finding = Finding(
+                rule_id=selected.rule.id, title=selected.rule.title, severity=selected.severity,
+                status=result.status,
+                resource=ResourceRef(type=raw.type, id=raw.id, account=raw.account, region=raw.region,
+                                     file=raw.file, line=raw.line),
+                message=message, evidence=evidence, remediation=selected.rule.remediation.strip(),
+                suppressed=self._suppression(selected.rule.id, raw),
+            )
+            out.append(finding)
+        out.sort(key=lambda f: (f.resource.file or "", f.resource.account or "", f.resource.region or "",
+                                f.resource.line or 0, f.resource.id, f.rule_id, str(f.evidence.get("service", ""))))
+        return out
+
+    def _suppression(self, rule_id: str, raw: RawResource) -> Suppression | None:
+        names = {raw.id, *( [raw.arn] if raw.arn else [])}
+        for sup in self.config.suppressions:
+            if sup.rule != rule_id or sup.expires is not None and sup.expires < self.today:
+                continue
+            if any(fnmatch.fnmatchcase(name, sup.resource) for name in names):
+                return Suppression(reason=sup.reason, expires=sup.expires.isoformat() if sup.expires else None,
+                                   source="config")
+        for inline in raw.suppressions:
+            if inline.rule != rule_id:
+                continue
+            if inline.expires is not None and inline.expires < self.today.isoformat():
+                continue
+            return Suppression(reason=inline.reason, expires=inline.expires, source="template")
+        return None
+
+
+def _assert(selected: SelectedRule, resource: Located) -> Result:
+    value = selected.expression.search(_plain(resource.raw.properties))
+    message = selected.rule.assert_message or selected.rule.title
+    if value:
+        return Result(Status.PASS, message)
+    return Result(Status.FAIL, message)
+
+
+def _plain(value: Any) -> Any:
+    """JMESPath needs plain containers; markers become strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return repr(value)

@@ -1,0 +1,1 @@
+"""The one resource shape every source produces and every rule reads."""

@@ -1,0 +1,218 @@
+"""The inventory: typed resources of one evaluation, with their relationships resolved once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sagefence.inventory.models import (
+    MODEL_OF_TYPE,
+    Bucket,
+    Generic,
+    IngressRule,
+    Located,
+    ManagedPolicy,
+    PolicyDoc,
+    Role,
+    SecurityGroup,
+    VpcEndpoint,
+    as_list,
+)
+from sagefence.inventory.raw import RawResource
+from sagefence.status import SourceKind
+
+if TYPE_CHECKING:
+    from sagefence.config import Config
+
+AWS_MANAGED_DATA = Path(__file__).resolve().parent.parent / "data" / "aws_managed_policies.json"
+
+
+@lru_cache(maxsize=1)
+def shipped_aws_managed_policies() -> Mapping[str, Any]:
+    return json.loads(AWS_MANAGED_DATA.read_text(encoding="utf-8"))["policies"]
+
+
+def _keys(raw: RawResource) -> Iterable[str]:
+    yield raw.id
+    if raw.arn:
+        yield raw.arn
+    ref = raw.extra.get("ref")
+    if isinstance(ref, str):
+        yield ref
+    for prop in ("BucketName", "RoleName", "ManagedPolicyName", "NotebookInstanceName", "AliasName",
+                 "ModelName", "NotebookInstanceLifecycleConfigName", "DomainName"):
+        value = raw.properties.get(prop)
+        if isinstance(value, str):
+            yield value
+
+
+class Inventory:
+    """What checks see. ``extra_roles`` are roles of other template groups, known by ARN only."""
+
+    def __init__(self, resources: Sequence[RawResource], *, config: Config, source: SourceKind,
+                 scan_date: date | None = None, known_ids: frozenset[str] = frozenset(),
+                 extra_roles: Mapping[str, Role] | None = None) -> None:
+        self.config = config
+        self.source = source
+        self.scan_date = scan_date or date.today()
+        self.known_ids = known_ids
+        self._raw = [r for r in resources if "broken" not in r.extra]
+        self.broken = [r for r in resources if "broken" in r.extra]
+        self._by_key: dict[str, list[RawResource]] = {}
+        for raw in self._raw:
+            for key in _keys(raw):
+                self._by_key.setdefault(key, []).append(raw)
+        self._typed: dict[int, Located] = {}
+        self._by_type: dict[str, list[Located]] = {}
+        self._policy_cache: dict[tuple[int, str], Any] = {}
+        self._extra_roles = dict(extra_roles or {})
+        self._build()
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def of_type(self, *types: str) -> list[Located]:
+        out: list[Located] = []
+        for t in types:
+            out.extend(self._by_type.get(t, ()))
+        return out
+
+    def all(self) -> list[Located]:
+        return [self._typed[id(r)] for r in self._raw]
+
+    def lookup(self, value: Any, *types: str) -> Located | None:
+        """The resource a value refers to (Ref token, id, ARN or name), optionally of given types."""
+        if not isinstance(value, str):
+            return None
+        for raw in self._by_key.get(value, ()):
+            if not types or raw.type in types:
+                return self._typed[id(raw)]
+        return None
+
+    def role_by_arn(self, arn: Any) -> Role | None:
+        found = self.lookup(arn, "AWS::IAM::Role")
+        if isinstance(found, Role):
+            return found
+        return self._extra_roles.get(arn) if isinstance(arn, str) else None
+
+    def endpoints_of(self, vpc: Located) -> list[VpcEndpoint]:
+        keys = set(_keys(vpc.raw))
+        return [e for e in self._by_type.get("AWS::EC2::VPCEndpoint", ())
+                if isinstance(e, VpcEndpoint) and isinstance(e.vpc_id, str) and e.vpc_id in keys]
+
+    def exists(self, value: str) -> bool:
+        return value in self._by_key or value in self.known_ids
+
+    def policy(self, doc: PolicyDoc | Any, source: str | None = None, kind: str = "identity") -> Any:
+        """Parse a policy document once per inventory (raises sagefence.policy.PolicyError)."""
+        from sagefence import policy as policy_engine
+
+        if isinstance(doc, PolicyDoc):
+            source, kind, document = doc.source, doc.kind, doc.document
+            if document is None:
+                return policy_engine.unknown_policy(source)
+        else:
+            document = doc
+        key = (id(document), kind)
+        if key not in self._policy_cache:
+            self._policy_cache[key] = (document, policy_engine.parse_policy(document, source or "policy", kind))
+        return self._policy_cache[key][1]
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _add(self, model: Located) -> None:
+        self._typed[id(model.raw)] = model
+        self._by_type.setdefault(model.raw.type, []).append(model)
+
+    def _build(self) -> None:
+        bucket_policies: dict[int, Any] = {}
+        ingress_extra: dict[int, list[IngressRule]] = {}
+        attached: dict[int, list[PolicyDoc]] = {}
+        pending_roles: list[RawResource] = []
+        pending_buckets: list[RawResource] = []
+        pending_groups: list[RawResource] = []
+        for raw in self._raw:
+            rtype = raw.type
+            if rtype == "AWS::S3::Bucket":
+                pending_buckets.append(raw)
+            elif rtype == "AWS::IAM::Role":
+                pending_roles.append(raw)
+            elif rtype == "AWS::EC2::SecurityGroup":
+                pending_groups.append(raw)
+            else:
+                self._add(MODEL_OF_TYPE.get(rtype, Generic)(raw))
+        for policy_raw in self._raws_of("AWS::S3::BucketPolicy"):
+            target = self._find_raw(policy_raw.properties.get("Bucket"), "AWS::S3::Bucket")
+            if target is not None:
+                bucket_policies[id(target)] = policy_raw.properties.get("PolicyDocument")
+        for ingress in self._raws_of("AWS::EC2::SecurityGroupIngress"):
+            target = self._find_raw(ingress.properties.get("GroupId"), "AWS::EC2::SecurityGroup")
+            if target is not None:
+                ingress_extra.setdefault(id(target), []).append(_ingress_rule(ingress.properties, ingress.id))
+        for model in self.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            assert isinstance(model, ManagedPolicy)
+            for role_ref in as_list(model.props.get("Roles")):
+                target = self._find_raw(role_ref, "AWS::IAM::Role")
+                if target is not None and not (model.arn and model.arn in
+                                               as_list(target.properties.get("ManagedPolicyArns"))):
+                    attached.setdefault(id(target), []).append(self._policy_doc(model))
+        for raw in pending_buckets:
+            policy = raw.extra.get("policy_error") or bucket_policies.get(id(raw))
+            self._add(Bucket(raw, policy))
+        for raw in pending_groups:
+            rules = [_ingress_rule(r, raw.id) for r in as_list(raw.properties.get("SecurityGroupIngress"))
+                     if isinstance(r, Mapping)]
+            self._add(SecurityGroup(raw, tuple(rules + ingress_extra.get(id(raw), []))))
+        for raw in pending_roles:
+            self._add(self._role(raw, attached.get(id(raw), [])))
+
+    def _raws_of(self, rtype: str) -> list[RawResource]:
+        return [r for r in self._raw if r.type == rtype]
+
+    def _find_raw(self, value: Any, rtype: str) -> RawResource | None:
+        if not isinstance(value, str):
+            return None
+        for raw in self._by_key.get(value, ()):
+            if raw.type == rtype:
+                return raw
+        return None
+
+    def _policy_doc(self, model: ManagedPolicy, kind: str = "identity") -> PolicyDoc:
+        what = "managed policy" if model.raw.type == "AWS::IAM::ManagedPolicy" else "policy"
+        label = model.arn if model.live and model.arn else model.id
+        return PolicyDoc(model.document, f"{what} {label}", model, kind, model.arn)
+
+    def _managed(self, arn: Any, role: RawResource, kind: str) -> PolicyDoc:
+        found = self.lookup(arn, "AWS::IAM::ManagedPolicy")
+        if isinstance(found, ManagedPolicy):
+            return self._policy_doc(found, kind)
+        shipped = shipped_aws_managed_policies().get(arn) if isinstance(arn, str) else None
+        if shipped is not None:
+            return PolicyDoc(shipped["document"], f"AWS managed policy {shipped['name']}", None, kind, arn)
+        return PolicyDoc(None, f"managed policy {arn} (content not known)", None, kind, str(arn))
+
+    def _role(self, raw: RawResource, attached: list[PolicyDoc]) -> Role:
+        docs: list[PolicyDoc] = []
+        role_label = raw.id
+        for i, inline in enumerate(as_list(raw.properties.get("Policies"))):
+            if isinstance(inline, Mapping):
+                name = inline.get("PolicyName", f"#{i}")
+                docs.append(PolicyDoc(inline.get("PolicyDocument"), f"inline policy '{name}' of role {role_label}",
+                                      None, "identity"))
+        for arn in as_list(raw.properties.get("ManagedPolicyArns")):
+            docs.append(self._managed(arn, raw, "identity"))
+        docs.extend(attached)
+        boundary_arn = raw.properties.get("PermissionsBoundary")
+        boundary = self._managed(boundary_arn, raw, "boundary") if boundary_arn else None
+        role = Role(raw, (), None)
+        docs = [d if d.holder is not None or d.arn else PolicyDoc(d.document, d.source, role, d.kind, d.arn)
+                for d in docs]
+        return Role(raw, tuple(docs), boundary)
+
+
+def _ingress_rule(rule: Mapping[str, Any], origin: str) -> IngressRule:
+    return IngressRule(rule.get("IpProtocol"), rule.get("CidrIp"), rule.get("CidrIpv6"),
+                       rule.get("FromPort"), rule.get("ToPort"), origin)

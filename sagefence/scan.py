@@ -1,0 +1,74 @@
+"""Scans: a source, the inventory, the engine, and the findings document."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sagefence import __version__
+from sagefence.config import Config
+from sagefence.engine import Evaluation, SelectedRule
+from sagefence.findings import ErrorEntry, FindingsDocument, ScanInfo, SkippedEntry, ToolInfo, summarize
+from sagefence.inventory.index import Inventory
+from sagefence.inventory.models import Role
+from sagefence.status import SourceKind
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class ScanContext:
+    config: Config
+    rules: Sequence[SelectedRule]
+    config_summary: Mapping[str, Any] = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+
+
+def scan_templates(paths: Sequence[str], ctx: ScanContext) -> FindingsDocument:
+    from sagefence.sources import cloudformation as cfn
+
+    started, clock = _now(), time.perf_counter()
+    loaded = cfn.load(paths)
+    evaluation = Evaluation(ctx.rules, ctx.config, today=ctx.today)
+    config = ctx.config
+    prepared: list[list[tuple[Inventory, str | None]]] = []
+    extra_roles: dict[str, Role] = {}
+    seen_problems: set[tuple[str, str]] = set()
+    for group in cfn.group_templates(loaded.templates):
+        inventories = []
+        for variant in cfn.variants(group, account_id=config.account_id, region=config.region):
+            inventory = Inventory(variant.resources, config=config, source=SourceKind.TEMPLATES,
+                                  scan_date=ctx.today, extra_roles=extra_roles)
+            inventories.append((inventory, variant.describe()))
+            for raw in variant.resources:
+                for problem in raw.extra.get("suppression_problems", ()):
+                    target = f"{raw.file}:{raw.line}" if raw.line else str(raw.file)
+                    if (target, problem) not in seen_problems:
+                        seen_problems.add((target, problem))
+                        evaluation.errors.append(ErrorEntry(target=target, message=f"{raw.id}: {problem}"))
+        if inventories:
+            for role in inventories[0][0].of_type("AWS::IAM::Role"):
+                if isinstance(role, Role):
+                    extra_roles.setdefault(role.arn, role)
+        prepared.append(inventories)
+    for inventories in prepared:
+        for inventory, variant in inventories:
+            evaluation.run(inventory, variant)
+    errors = [ErrorEntry(target=t, message=m) for t, m in loaded.errors] + evaluation.errors
+    scan = ScanInfo(source=SourceKind.TEMPLATES.value, started_at=started, finished_at=_now(),
+                    targets=list(paths), accounts=[config.account_id], regions=[config.region],
+                    config=dict(ctx.config_summary),
+                    skipped=[SkippedEntry(target=t, reason=r) for t, r in loaded.skipped],
+                    duration_s=round(time.perf_counter() - clock, 3))
+    return _document(scan, evaluation, errors)
+
+
+def _document(scan: ScanInfo, evaluation: Evaluation, errors: list[ErrorEntry]) -> FindingsDocument:
+    findings = evaluation.findings()
+    return FindingsDocument(tool=ToolInfo(version=__version__), scan=scan, summary=summarize(findings),
+                            findings=findings, errors=errors)

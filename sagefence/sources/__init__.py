@@ -1,0 +1,1 @@
+"""Sources turn templates or live accounts into CloudFormation-shaped resources."""

@@ -1,0 +1,171 @@
+"""Reading CloudFormation files: YAML with the short-form tags, and JSON, with lines kept.
+
+libyaml's C parser is used where present. YAML anchors, aliases and merge keys are not
+CloudFormation: they are refused before construction, so an alias bomb never expands.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+SHORT_FORMS = {
+    "Ref": "Ref", "Condition": "Condition", "GetAtt": "Fn::GetAtt", "Sub": "Fn::Sub", "If": "Fn::If",
+    "Join": "Fn::Join", "Select": "Fn::Select", "FindInMap": "Fn::FindInMap", "ImportValue": "Fn::ImportValue",
+    "Equals": "Fn::Equals", "Not": "Fn::Not", "And": "Fn::And", "Or": "Fn::Or", "Base64": "Fn::Base64",
+    "Split": "Fn::Split", "Cidr": "Fn::Cidr", "GetAZs": "Fn::GetAZs", "Transform": "Fn::Transform",
+    "Length": "Fn::Length", "ToJsonString": "Fn::ToJsonString",
+}
+
+
+class TemplateReadError(Exception):
+    """A file that cannot be read as a template; the message names the line where known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line else message)
+        self.line = line
+
+
+class LineDict(dict):
+    """A mapping that remembers the line of each of its keys (1-based)."""
+
+    key_lines: dict[str, int]
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    result = LineDict()
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            raise TemplateReadError("YAML merge keys (<<) are not CloudFormation", key_node.start_mark.line + 1)
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            raise TemplateReadError(f"mapping key {key!r} is not a scalar", key_node.start_mark.line + 1)
+        if isinstance(key, str):
+            lines[key] = key_node.start_mark.line + 1
+        result[key] = loader.construct_object(value_node, deep=True)
+    result.key_lines = lines
+    return result
+
+
+def _tag_constructor(function: str):
+    def construct(loader: _Loader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if function == "Fn::GetAtt":
+                value = value.split(".", 1) if "." in value else [value]
+            elif function == "Fn::GetAZs" and value is None:
+                value = ""
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = _construct_mapping(loader, node)
+        return {function: value}
+
+    return construct
+
+
+def _unknown_tag(loader: _Loader, tag_suffix: str, node: yaml.Node) -> Any:
+    raise TemplateReadError(f"unknown YAML tag !{tag_suffix}", node.start_mark.line + 1)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+for _short, _long in SHORT_FORMS.items():
+    _Loader.add_constructor(f"!{_short}", _tag_constructor(_long))
+_Loader.add_multi_constructor("!", _unknown_tag)
+
+# A cheap text test; only on a hit do we walk the event stream to be sure.
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[\{,:-])[&*][^\s,\]\}]|<<\s*:", re.MULTILINE)
+
+
+def _refuse_anchors(text: str) -> None:
+    if not _MAYBE_ANCHOR.search(text):
+        return
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise TemplateReadError("YAML aliases are not CloudFormation (refused, never expanded)",
+                                        event.start_mark.line + 1)
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                raise TemplateReadError("YAML anchors are not CloudFormation", event.start_mark.line + 1)
+    except yaml.YAMLError:
+        return  # the real load reports the syntax error with its line
+
+
+def _yaml_error(exc: yaml.YAMLError) -> TemplateReadError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
+    return TemplateReadError(message, mark.line + 1 if mark else None)
+
+
+def _json_key_lines(text: str, data: dict[str, Any]) -> None:
+    """JSON has no marks: find each resource key's line after the 'Resources' key."""
+    resources = data.get("Resources")
+    if not isinstance(resources, dict):
+        return
+    start = text.find('"Resources"')
+    lines: dict[str, int] = {}
+    pos = max(start, 0)
+    for logical_id in resources:
+        match = re.compile(re.escape(json.dumps(logical_id)) + r"\s*:").search(text, pos)
+        if match:
+            lines[logical_id] = text.count("\n", 0, match.start()) + 1
+            pos = match.end()
+    wrapped = LineDict(resources)
+    wrapped.key_lines = lines
+    data["Resources"] = wrapped
+
+
+def read_document(path: Path) -> Any:
+    """Parse one file; raise TemplateReadError with a line for anything unreadable."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise TemplateReadError(f"cannot read: {exc.strerror or exc}") from exc
+    if size > MAX_FILE_BYTES:
+        raise TemplateReadError(f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit (refused unread)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TemplateReadError(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    except OSError as exc:
+        raise TemplateReadError(f"cannot read: {exc.strerror or exc}") from exc
+    return parse_text(text, json_first=path.suffix.lower() == ".json")
+
+
+def parse_text(text: str, json_first: bool = False) -> Any:
+    stripped = text.lstrip()
+    if json_first or stripped.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if json_first:
+                raise TemplateReadError(f"malformed JSON: {exc.msg} (column {exc.colno})", exc.lineno) from exc
+        else:
+            if isinstance(data, dict):
+                _json_key_lines(text, data)
+            return data
+    _refuse_anchors(text)
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except TemplateReadError:
+        raise
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc) from exc
+    except RecursionError as exc:
+        raise TemplateReadError("nesting too deep") from exc

@@ -1,0 +1,399 @@
+"""The template source: files -> parsed templates -> resources per condition assignment.
+
+Templates linked by ImportValue/Export are evaluated together (a *group*). Each named
+condition is a free boolean (parameter defaults do not fix it); a group is resolved once
+per assignment of the conditions that bear on it, so a rule can report the assignment
+under which an insecure value is reachable. Above ``MAX_EXACT_CONDITIONS`` the branches
+are taken independently (all true, all false, and each condition flipped alone).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagefence.inventory.raw import InlineSuppression, RawResource
+from sagefence.sources.cfn_yaml import TemplateReadError, read_document
+from sagefence.sources.intrinsics import NO_VALUE, IntrinsicError, Resolver, RefToken
+from sagefence.status import SourceKind
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+CONFIG_NAMES = ("sagefence.yaml", ".sagefence.yaml")
+MAX_EXACT_CONDITIONS = 12
+_SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", "cdk.out"}
+
+
+@dataclass
+class Template:
+    path: Path
+    label: str  # the path as shown in findings
+    body: Mapping[str, Any]
+    index: int
+
+    @property
+    def resources(self) -> Mapping[str, Any]:
+        return self.body["Resources"]
+
+    def line_of(self, logical_id: str) -> int | None:
+        return getattr(self.resources, "key_lines", {}).get(logical_id)
+
+
+@dataclass
+class LoadResult:
+    templates: list[Template] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One condition assignment of a group and the resources that exist under it."""
+
+    assignment: Mapping[str, bool]
+    resources: tuple[RawResource, ...]
+    independent: bool = False
+
+    def describe(self) -> str | None:
+        if not self.assignment:
+            return None
+        text = ", ".join(f"{name}={'true' if value else 'false'}" for name, value in sorted(self.assignment.items()))
+        return text + (" (more than 12 conditions: branches taken independently)" if self.independent else "")
+
+
+def discover(paths: Sequence[str]) -> tuple[list[tuple[Path, bool]], list[tuple[str, str]]]:
+    """Files to read (path, named explicitly) and errors for paths that do not exist."""
+    found: list[tuple[Path, bool]] = []
+    errors: list[tuple[str, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+                for name in sorted(files):
+                    if name.lower().endswith(TEMPLATE_SUFFIXES) and name not in CONFIG_NAMES:
+                        found.append((Path(root) / name, False))
+        elif path.is_file():
+            found.append((path, True))
+        else:
+            errors.append((raw, "no such file or folder"))
+    return found, errors
+
+
+_RESOURCES_KEY = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:)', re.MULTILINE)
+
+
+def load(paths: Sequence[str]) -> LoadResult:
+    result = LoadResult()
+    files, result.errors = discover(paths)
+    for path, explicit in files:
+        label = path.as_posix()
+        try:
+            body = read_document(path)
+        except TemplateReadError as exc:
+            uses_anchors = "anchor" in str(exc) or "alias" in str(exc)
+            if uses_anchors and not explicit and not _looks_like_template(path):
+                result.skipped.append((label, "not a CloudFormation template (uses YAML anchors)"))
+                continue
+            result.errors.append((label, str(exc)))
+            continue
+        reason = _not_a_template(body)
+        if reason is not None:
+            if explicit:
+                result.errors.append((label, f"not a CloudFormation template: {reason}"))
+            else:
+                result.skipped.append((label, f"not a CloudFormation template: {reason}"))
+            continue
+        result.templates.append(Template(path, label, body, len(result.templates)))
+    return result
+
+
+def _looks_like_template(path: Path) -> bool:
+    try:
+        return bool(_RESOURCES_KEY.search(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+
+
+def _not_a_template(body: Any) -> str | None:
+    if body is None:
+        return "empty file"
+    if not isinstance(body, Mapping):
+        return f"top level is a {type(body).__name__}, not a mapping"
+    if "Resources" not in body:
+        return "no Resources mapping"
+    if not isinstance(body["Resources"], Mapping):
+        return "Resources is not a mapping"
+    return None
+
+
+# -- conditions ----------------------------------------------------------------------------
+
+def _derived_leaves(definition: Any) -> set[str] | None:
+    """Conditions a definition is built from, or None when it tests parameters (a free condition)."""
+    if isinstance(definition, Mapping) and len(definition) == 1:
+        (fn, arg), = definition.items()
+        if fn == "Condition" and isinstance(arg, str):
+            return {arg}
+        if fn in ("Fn::And", "Fn::Or", "Fn::Not") and isinstance(arg, list):
+            leaves: set[str] = set()
+            for item in arg:
+                sub = _derived_leaves(item)
+                if sub is None:
+                    return None
+                leaves |= sub
+            return leaves
+    return None
+
+
+def _eval_derived(definition: Any, values: Mapping[str, bool]) -> bool:
+    (fn, arg), = definition.items()
+    if fn == "Condition":
+        return values[arg]
+    results = [_eval_derived(item, values) for item in arg]
+    if fn == "Fn::And":
+        return all(results)
+    if fn == "Fn::Or":
+        return any(results)
+    return not results[0]
+
+
+def _walk_condition_uses(value: Any, out: set[str]) -> None:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Fn::If" and isinstance(arg, list) and arg and isinstance(arg[0], str):
+                out.add(arg[0])
+            elif key == "Condition" and isinstance(arg, str):
+                out.add(arg)
+        for v in value.values():
+            _walk_condition_uses(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _walk_condition_uses(v, out)
+
+
+class _Conditions:
+    def __init__(self, template: Template) -> None:
+        conds = template.body.get("Conditions")
+        self.definitions: Mapping[str, Any] = conds if isinstance(conds, Mapping) else {}
+        self.derived: dict[str, set[str]] = {}
+        for name, definition in self.definitions.items():
+            leaves = _derived_leaves(definition)
+            if leaves is not None and leaves <= set(self.definitions):
+                self.derived[name] = leaves
+        self.free_used = self._free_used(template) if self.definitions else []
+
+    def _free_used(self, template: Template) -> list[str]:
+        used: set[str] = set()
+        for body in template.resources.values():
+            if isinstance(body, Mapping):
+                if isinstance(body.get("Condition"), str):
+                    used.add(body["Condition"])
+                _walk_condition_uses(body.get("Properties"), used)
+        _walk_condition_uses(template.body.get("Outputs"), used)
+        free: set[str] = set()
+        stack = [u for u in used if u in self.definitions]
+        seen: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in self.derived:
+                stack.extend(self.derived[name])
+            else:
+                free.add(name)
+        return sorted(free)
+
+    def assignment(self, free_values: Mapping[str, bool]) -> dict[str, bool]:
+        values: dict[str, bool] = {name: free_values.get(name, True)
+                                   for name in self.definitions if name not in self.derived}
+        pending = dict(self.derived)
+        for _ in range(len(pending) + 1):
+            for name in list(pending):
+                if pending[name] <= set(values):
+                    values[name] = _eval_derived(self.definitions[name], values)
+                    del pending[name]
+        for name in pending:  # circular definitions: treat as free and true
+            values[name] = True
+        return values
+
+
+def _assignments(free: list[str]) -> Iterator[tuple[dict[str, bool], bool]]:
+    if len(free) <= MAX_EXACT_CONDITIONS:
+        for combo in itertools.product((True, False), repeat=len(free)):
+            yield dict(zip(free, combo)), False
+        return
+    yield dict.fromkeys(free, True), True
+    yield dict.fromkeys(free, False), True
+    for name in free:
+        yield {n: n != name for n in free}, True
+        yield {n: n == name for n in free}, True
+
+
+# -- resources --------------------------------------------------------------------------------
+
+def _suppressions(body: Mapping[str, Any]) -> tuple[tuple[InlineSuppression, ...], list[str]]:
+    meta = body.get("Metadata")
+    if not isinstance(meta, Mapping):
+        return (), []
+    section = meta.get("sagefence")
+    if not isinstance(section, Mapping):
+        return (), []
+    entries = section.get("suppress", [])
+    out: list[InlineSuppression] = []
+    problems: list[str] = []
+    if not isinstance(entries, list):
+        return (), ["Metadata.sagefence.suppress is not a list"]
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("rule"), str):
+            problems.append(f"Metadata.sagefence.suppress[{i}] needs a 'rule'")
+            continue
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            problems.append(f"Metadata.sagefence.suppress[{i}] ({entry['rule']}) has no reason; "
+                            "a suppression without a reason is not applied")
+            continue
+        expires = entry.get("expires")
+        out.append(InlineSuppression(entry["rule"], reason.strip(), str(expires) if expires is not None else None))
+    return tuple(out), problems
+
+
+def _exports(template: Template, resolver: Resolver) -> dict[str, Any]:
+    outputs = template.body.get("Outputs")
+    exports: dict[str, Any] = {}
+    if not isinstance(outputs, Mapping):
+        return exports
+    for output in outputs.values():
+        if not isinstance(output, Mapping) or not isinstance(output.get("Export"), Mapping):
+            continue
+        if isinstance(output.get("Condition"), str) and not resolver.conditions.get(output["Condition"], True):
+            continue
+        try:
+            name = resolver.resolve(output["Export"].get("Name"))
+            value = resolver.resolve(output.get("Value"))
+        except IntrinsicError:
+            continue
+        if isinstance(name, str):
+            exports[name] = value
+    return exports
+
+
+def _export_names(template: Template) -> set[str]:
+    outputs = template.body.get("Outputs")
+    names: set[str] = set()
+    if isinstance(outputs, Mapping):
+        for output in outputs.values():
+            export = output.get("Export") if isinstance(output, Mapping) else None
+            if isinstance(export, Mapping):
+                names.add(_shallow_text(export.get("Name")))
+    return names
+
+
+def _shallow_text(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _imports(template: Template) -> set[str]:
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "Fn::ImportValue" in value and len(value) == 1:
+                found.add(_shallow_text(value["Fn::ImportValue"]))
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(template.resources)
+    return found
+
+
+def group_templates(templates: Sequence[Template]) -> list[list[Template]]:
+    """Templates linked by an ImportValue of an export another one defines (literal names)."""
+    exporter: dict[str, int] = {}
+    for t in templates:
+        for name in _export_names(t):
+            exporter.setdefault(name, t.index)
+    parent = list(range(len(templates)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for t in templates:
+        for name in _imports(t):
+            if name in exporter:
+                parent[find(t.index)] = find(exporter[name])
+    groups: dict[int, list[Template]] = {}
+    for t in templates:
+        groups.setdefault(find(t.index), []).append(t)
+    return list(groups.values())
+
+
+def _resolve_resources(template: Template, resolver: Resolver,
+                       account_id: str, region: str) -> Iterator[RawResource]:
+    for logical_id, body in template.resources.items():
+        line = template.line_of(logical_id)
+        common = dict(id=str(logical_id), source=SourceKind.TEMPLATES, account=account_id, region=region,
+                      file=template.label, line=line)
+        if not isinstance(body, Mapping) or not isinstance(body.get("Type"), str):
+            yield RawResource(type="Unknown", properties={}, extra={"broken": "resource has no Type"}, **common)
+            continue
+        rtype = body["Type"]
+        cond = body.get("Condition")
+        try:
+            if isinstance(cond, str) and not resolver.condition(cond):
+                continue
+            props = body.get("Properties", {})
+            props = resolver.resolve(props) if props is not None else {}
+            if not isinstance(props, Mapping):
+                raise IntrinsicError("Properties is not a mapping")
+            ref = resolver.resolve({"Ref": logical_id})
+            arn = resolver.arn_of(logical_id)
+        except IntrinsicError as exc:
+            yield RawResource(type=rtype, properties={}, extra={"broken": f"line {line}: {exc}"}, **common)
+            continue
+        suppressions, problems = _suppressions(body)
+        extra: dict[str, Any] = {"ref": ref if ref is not NO_VALUE else None, "template": template.label}
+        if problems:
+            extra["suppression_problems"] = tuple(problems)
+        if isinstance(ref, RefToken):
+            extra["ref_token"] = ref
+        yield RawResource(type=rtype, properties=props, arn=str(arn) if arn else None,
+                          suppressions=suppressions, extra=extra, **common)
+
+
+def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iterable[Variant]:
+    """Every assignment of the conditions bearing on the group, with the resources under it."""
+    conds = {t.index: _Conditions(t) for t in group}
+    qualified: list[tuple[int, str]] = [(t.index, name) for t in group for name in conds[t.index].free_used]
+    many = len(group) > 1
+
+    def label(index: int, name: str) -> str:
+        return f"{group_by_index[index].label}:{name}" if many else name
+
+    group_by_index = {t.index: t for t in group}
+    names = [label(i, n) for i, n in qualified]
+    for free_values, independent in _assignments(names):
+        exports: dict[str, Any] = {}
+        resources: list[RawResource] = []
+        for _ in range(2 if many else 1):  # a second pass lets an exporter listed later feed an importer
+            resources = []
+            for t in group:
+                per_template = {n: free_values[label(t.index, n)] for n in conds[t.index].free_used}
+                resolver = Resolver(t.body, account_id=account_id, region=region,
+                                    conditions=conds[t.index].assignment(per_template), exports=exports)
+                resources.extend(_resolve_resources(t, resolver, account_id, region))
+                if many:
+                    exports.update(_exports(t, resolver))
+        yield Variant(free_values, tuple(resources), independent)
