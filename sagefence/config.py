@@ -154,7 +154,7 @@ def load_config(path: str | None, known_rules: set[str] | None = None, cwd: Path
         folder = cwd or Path.cwd()
         for name in CONFIG_NAMES:
             if (folder / name).is_file():
-                path = str(folder / name)
+                path = name if cwd is None else str(folder / name)
                 break
         else:
             return Config(), None
