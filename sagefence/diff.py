@@ -10,6 +10,7 @@ failing but now suppressed, or that could not be checked in the new run (``error
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sagefence.findings import Finding, FindingsDocument
 from sagefence.status import Severity, Status
 
 DIFF_SCHEMA_VERSION = 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ def diff_exit_status(result: DiffResult, fail_on: Severity | None) -> int:
     return 1 if any(f.severity.rank >= fail_on.rank for f in result.new) else 0
 
 
+def _printable(text: str) -> str:
+    """Finding text comes from templates and APIs: never let it drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _where(finding: Finding) -> str:
     res = finding.resource
     parts = [res.id]
@@ -111,9 +118,9 @@ def render_diff_text(result: DiffResult) -> str:
         lines.append("")
         lines.append(f"{heading} ({len(findings)}):")
         for f in findings:
-            lines.append(f"  {f.severity.value.upper():<8} {f.rule_id:<9} {_where(f)}")
+            lines.append(_printable(f"  {f.severity.value.upper():<8} {f.rule_id:<9} {_where(f)}"))
             if attr != "unchanged":
-                lines.append(f"  {'':<8} {'':<9} {f.message}")
+                lines.append(f"  {'':<8} {'':<9} {_printable(f.message)}")
     return "\n".join(lines) + "\n"
 
 

@@ -129,3 +129,12 @@ def test_json_output(docs: tuple[FindingsDocument, FindingsDocument]) -> None:
     assert data["new"][0]["fingerprint"] == result.new[0].fingerprint
     assert data["new"][0]["resource"]["id"] == "vpc-1"
     assert data["suppressed"][0]["suppressed"]["reason"] == "accepted risk"
+
+
+def test_text_output_neutralises_control_characters() -> None:
+    evil = "bucket\x1b]0;pwned\x07\nFAKE LINE"
+    new = document(finding("S3-001", evil, message=f"msg {evil}"))
+    text = render_diff_text(diff_documents(document(), new))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "bucket\\x1b]0;pwned\\x07\\x0aFAKE LINE" in text
+    assert len(text.splitlines()) == 5

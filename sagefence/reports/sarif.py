@@ -46,13 +46,25 @@ def _rule_name(title: str, rule_id: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words) or rule_id.replace("-", "")
 
 
+def _markdown_block(text: str) -> str:
+    """Prose stays markdown; a CloudFormation snippet (indented lines, ``Key:`` lines) is fenced."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    snippet = bool(lines) and (lines[0].rstrip().endswith(":") or any(line[:1] in (" ", "\t") for line in lines))
+    if not snippet:
+        return text.strip()
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    body = text.strip("\n")
+    return f"{fence}yaml\n{body}\n{fence}"
+
+
 def _descriptor(rule_id: str, sample: Finding, rule: Rule | None) -> dict[str, Any]:
     title = rule.title if rule else sample.title
     severity = rule.severity if rule else sample.severity
     remediation = (rule.remediation if rule else sample.remediation) or "No remediation recorded."
     description = rule.description if rule and rule.description else title
     references = list(rule.references) if rule else []
-    markdown = f"**Remediation**\n\n{remediation}"
+    markdown = f"**Remediation**\n\n{_markdown_block(remediation)}"
     if references:
         markdown += "\n\n**References**\n\n" + "\n".join(f"- <{ref}>" for ref in references)
     tags = ["security", "sagefence", rule_id.split("-", 1)[0].lower()]

@@ -150,3 +150,14 @@ def test_absolute_paths_become_relative_to_the_working_folder(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     assert artifact_uri(str(tmp_path / "t" / "a.yaml")) == "t/a.yaml"
     assert artifact_uri("/elsewhere/a.yaml") == "file:///elsewhere/a.yaml"
+
+
+def test_snippet_remediation_is_fenced_in_markdown(factory: Any) -> None:
+    snippet = "DataKey:\n  Type: AWS::KMS::Key\n  Properties:\n    EnableKeyRotation: true\n"
+    prose = "Set PlatformIdentifier: notebook-al2023-v1 (AL2 moves in place;\nAL1 needs a new instance)."
+    doc = factory.document([factory.finding("KMS-002", remediation=snippet),
+                            factory.finding("NB-002", remediation=prose)])
+    rules = {r["id"]: r for r in render(doc)["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["KMS-002"]["help"]["markdown"] == f"**Remediation**\n\n```yaml\n{snippet.strip()}\n```"
+    assert rules["KMS-002"]["help"]["text"] == snippet
+    assert rules["NB-002"]["help"]["markdown"] == f"**Remediation**\n\n{prose}"
