@@ -1,0 +1,344 @@
+"""Live scan cost: ``sagefence scan account --organization`` against moto behind a slow proxy.
+
+    python benchmarks/bench_live.py --json-out benchmarks/out/live.json
+
+Starts a moto server on a free loopback port and, in front of it, a small threaded
+HTTP proxy (also loopback) that waits ``--latency-ms`` before forwarding each request,
+so every API call costs what a call to AWS costs. It seeds an organization of
+``--accounts`` accounts x ``--regions`` with ``--resources`` resources per account and
+region (VPCs, VPC endpoints, buckets with DenyNoVPC policies, KMS keys, roles,
+notebook instances), talking to moto directly; then runs the scan once per
+``--workers`` value with ``AWS_ENDPOINT_URL`` pointing at the proxy and dummy
+credentials, after one warm-up scan that is not reported.
+
+Reported per worker count: wall time, API calls (the scan's own ``scan.api_calls.total``
+and the proxy's request count as a cross-check), calls per seeded resource, the ideal
+``calls x latency / workers`` and wall / ideal. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+HERE = Path(__file__).resolve().parent
+ROLE = "OrganizationAccountAccessRole"
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}
+SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/")
+DUMMY = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+         "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+         "AWS_EC2_METADATA_DISABLED": "true"}
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                     "Action": "*", "Resource": "*"}]}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LatencyProxy(ThreadingHTTPServer):
+    """Forwards every request to moto after a fixed delay and counts them by service."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream_port: int, latency_s: float) -> None:
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+        self.upstream_port, self.latency_s = upstream_port, latency_s
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.counts.clear()
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.counts.values())
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: LatencyProxy
+
+    def forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        scope = SCOPE.search(self.headers.get("Authorization", ""))
+        with self.server.lock:
+            self.server.counts[scope.group(2) if scope else "unsigned"] += 1
+        time.sleep(self.server.latency_s)
+        upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=60)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            upstream.request(self.command, self.path, body=body or None, headers=headers)
+            answer = upstream.getresponse()
+            payload = answer.read()
+        finally:
+            upstream.close()
+        self.send_response(answer.status, answer.reason)
+        for key, value in answer.getheaders():
+            if key.lower() not in HOP_BY_HOP | {"content-length"}:
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def start_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError(f"moto server did not start on 127.0.0.1:{port}; see {log}")
+
+
+def clients(endpoint: str, region: str, creds: dict[str, str] | None = None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"endpoint_url": endpoint, "region_name": region,
+                              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    if creds:
+        kwargs.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                      aws_session_token=creds["SessionToken"])
+    return {name: boto3.client(name, **kwargs) for name in ("ec2", "s3", "kms", "iam", "sagemaker", "sts")}
+
+
+def seed_region(c: dict[str, Any], account: str, region: str, count: int) -> Counter[str]:
+    """``count`` resources in one account and region, cycling through the kinds a SageMaker VPC has."""
+    made: Counter[str] = Counter()
+    vpc = c["ec2"].create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = c["ec2"].create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = c["ec2"].create_security_group(GroupName="endpoints", Description="endpoints", VpcId=vpc)["GroupId"]
+    made["vpc"] += 1
+    role_arn = c["iam"].create_role(RoleName=f"sm-exec-{region}", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    made["role"] += 1
+    kinds = ("endpoint", "bucket", "key", "role", "notebook", "vpc")
+    services = ("s3", "sagemaker.api", "sagemaker.runtime", "sts", "logs", "kms", "monitoring", "ecr.api")
+    for index in range(max(0, count - 2)):
+        kind = kinds[index % len(kinds)]
+        if kind == "endpoint":
+            service = services[made["endpoint"] % len(services)]
+            kwargs: dict[str, Any] = {"VpcEndpointType": "Gateway"} if service == "s3" else {
+                "VpcEndpointType": "Interface", "SubnetIds": [subnet], "SecurityGroupIds": [group],
+                "PrivateDnsEnabled": index % 4 != 0}
+            c["ec2"].create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{region}.{service}", **kwargs)
+        elif kind == "bucket":
+            name = f"bench-{account}-{region}-{index}"
+            location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            c["s3"].create_bucket(Bucket=name, **location)
+            c["s3"].put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyNoVPC", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}}]}))
+            c["s3"].put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": index % 3 != 0})
+        elif kind == "key":
+            key = c["kms"].create_key(Description=f"bench {index}", Policy=json.dumps(ALLOW_ALL))["KeyMetadata"]
+            if index % 2:
+                c["kms"].enable_key_rotation(KeyId=key["KeyId"])
+        elif kind == "role":
+            c["iam"].create_role(RoleName=f"bench-{region}-{index}", AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                         "Action": "sts:AssumeRole"}]}))
+            c["iam"].put_role_policy(RoleName=f"bench-{region}-{index}", PolicyName="passrole", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}))
+        elif kind == "notebook":
+            c["sagemaker"].create_notebook_instance(
+                NotebookInstanceName=f"bench-{index}", InstanceType="ml.t3.medium", RoleArn=role_arn,
+                SubnetId=subnet, SecurityGroupIds=[group], DirectInternetAccess="Disabled" if index % 2 else "Enabled")
+        else:
+            c["ec2"].create_vpc(CidrBlock=f"10.{1 + index % 250}.0.0/16")
+        made[kind] += 1
+    return made
+
+
+def seed(endpoint: str, accounts: int, regions: list[str], resources: int) -> dict[str, Any]:
+    """An organization: the management account plus ``accounts - 1`` members, each reached by AssumeRole
+    (moto's ``create_account`` makes the member's OrganizationAccountAccessRole itself)."""
+    management = clients(endpoint, regions[0])
+    org = boto3.client("organizations", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    org.create_organization(FeatureSet="ALL")
+    ids = [management["sts"].get_caller_identity()["Account"]]
+    for index in range(accounts - 1):
+        status = org.create_account(Email=f"ml-team-{index}@example.com", AccountName=f"ml-team-{index}")
+        ids.append(status["CreateAccountStatus"]["AccountId"])
+    made: Counter[str] = Counter()
+    for account in ids:
+        creds = None
+        if account != ids[0]:
+            creds = management["sts"].assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ROLE}",
+                                                  RoleSessionName="bench-seed")["Credentials"]
+        for region in regions:
+            made.update(seed_region(clients(endpoint, region, creds), account, region, resources))
+    return {"accounts": ids, "resources": sum(made.values()), "by_kind": dict(made)}
+
+
+def proxy_check(proxy: LatencyProxy, regions: list[str], calls: int = 10) -> dict[str, Any]:
+    """Calls through the proxy with boto3, as the scan would make them: does it forward and count?"""
+    c = clients(f"http://127.0.0.1:{proxy.server_address[1]}", regions[0])
+    proxy.reset()
+    start = time.perf_counter()
+    for index in range(calls):
+        [c["sts"].get_caller_identity, c["s3"].list_buckets, c["ec2"].describe_vpcs,
+         c["kms"].list_keys, c["iam"].list_roles][index % 5]()
+    mean = (time.perf_counter() - start) / calls
+    counted = proxy.total()
+    if counted != calls:
+        raise RuntimeError(f"proxy counted {counted} requests for {calls} calls")
+    return {"calls": calls, "counted": counted, "mean_call_ms": mean * 1000}
+
+
+def api_total(document: dict[str, Any]) -> int | None:
+    calls = document.get("scan", {}).get("api_calls")
+    if isinstance(calls, dict):
+        if isinstance(calls.get("total"), int):
+            return int(calls["total"])
+        return sum(v for v in calls.get("by_operation", {}).values() if isinstance(v, int)) or None
+    return calls if isinstance(calls, int) else None
+
+
+def scan(proxy: LatencyProxy, regions: list[str], workers: int, timeout: float, workdir: Path) -> dict[str, Any]:
+    output = workdir / f"scan-w{workers}.json"
+    output.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "sagefence", "scan", "account", "--organization", "--role-name", ROLE,
+           "--regions", ",".join(regions), "--max-workers", str(workers), "--format", "json",
+           "--output", str(output), "--quiet"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(DUMMY, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.server_address[1]}")
+    proxy.reset()
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"workers": workers, "status": "timeout", "note": f"no answer within {timeout:.0f} s"}
+    wall = time.perf_counter() - start
+    result: dict[str, Any] = {"workers": workers, "wall_s": wall, "exit_code": proc.returncode,
+                              "proxy_requests": proxy.total(), "proxy_by_service": dict(proxy.counts)}
+    try:
+        document = json.loads(output.read_text())
+    except (OSError, ValueError):
+        tail = " ".join(proc.stderr.decode(errors="replace").split())[-300:]
+        return {**result, "status": "unavailable", "note": f"exit {proc.returncode}, no JSON output: {tail}"}
+    result.update(status="ok" if proc.returncode in (0, 1) else "partial", api_calls=api_total(document),
+                  retries=(document["scan"].get("api_calls") or {}).get("retries"),
+                  errors=len(document.get("errors", [])), findings=len(document.get("findings", [])),
+                  scanned_accounts=document["scan"].get("accounts"))
+    return result
+
+
+def derive(result: dict[str, Any], resources: int, latency_s: float) -> dict[str, Any]:
+    calls = result.get("api_calls") or result.get("proxy_requests")
+    if result.get("status") in ("ok", "partial") and calls:
+        ideal = calls * latency_s / result["workers"]
+        result.update(calls_per_resource=calls / resources, ideal_s=ideal, wall_over_ideal=result["wall_s"] / ideal)
+    return result
+
+
+def table(report: dict[str, Any]) -> str:
+    warm = report["warm_up"]
+    if warm["status"] not in ("ok", "partial"):
+        return f"scan account is not available: {warm['status']}: {warm.get('note', '')}"
+    lines = [f"{'workers':>7} {'wall s':>8} {'api calls':>9} {'proxy':>6} {'per res':>7} {'ideal s':>8} "
+             f"{'wall/ideal':>10}  status"]
+    for r in report["runs"]:
+        if "calls_per_resource" not in r:
+            lines.append(f"{r['workers']:>7} {'':>54}  {r['status']}: {r.get('note', '')}")
+            continue
+        lines.append(f"{r['workers']:>7} {r['wall_s']:>8.2f} {r['api_calls'] or '-':>9} {r['proxy_requests']:>6} "
+                     f"{r['calls_per_resource']:>7.1f} {r['ideal_s']:>8.2f} {r['wall_over_ideal']:>10.2f}  "
+                     f"{r['status']} (exit {r['exit_code']}, {r['errors']} errors, {r['findings']} findings)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=4, help="accounts in the organization (management + members)")
+    parser.add_argument("--regions", default="us-east-1,eu-west-1")
+    parser.add_argument("--resources", type=int, default=12, help="resources per account and region")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--workers", default="1,4,16,32")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per scan")
+    parser.add_argument("--out-dir", type=Path, default=HERE / "out" / "live")
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args(argv)
+    if not 1 <= args.accounts <= 200 or not 1 <= args.resources <= 500:
+        parser.error("--accounts must be 1-200 and --resources 1-500")
+    regions = [r for r in args.regions.split(",") if r]
+    workers = [int(w) for w in args.workers.split(",") if w]
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    moto_port = free_port()
+    moto = start_moto(moto_port, args.out_dir / "moto.log")
+    proxy = LatencyProxy(moto_port, args.latency_ms / 1000)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        started = time.perf_counter()
+        seeded = seed(f"http://127.0.0.1:{moto_port}", args.accounts, regions, args.resources)
+        print(f"seeded {seeded['resources']} resources in {len(seeded['accounts'])} accounts x {len(regions)} "
+              f"regions in {time.perf_counter() - started:.1f} s: {seeded['by_kind']}", flush=True)
+        check = proxy_check(proxy, regions)
+        print(f"proxy check: {check['calls']} boto3 calls, {check['counted']} counted, "
+              f"{check['mean_call_ms']:.1f} ms each (latency {args.latency_ms:g} ms + moto)", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            warm = scan(proxy, regions, max(workers), args.timeout, Path(tmp))
+        print(f"warm-up (W={max(workers)}): {warm['status']} {warm.get('note', '')}", flush=True)
+        runs = []
+        for count in workers if warm["status"] in ("ok", "partial") else []:
+            runs.append(derive(scan(proxy, regions, count, args.timeout, args.out_dir), seeded["resources"],
+                               args.latency_ms / 1000))
+            print(f"  W={count}: {runs[-1]['status']} {runs[-1].get('wall_s', 0):.2f} s", flush=True)
+    finally:
+        proxy.shutdown()
+        moto.terminate()
+        moto.wait(timeout=30)
+    report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
+                           args.resources, "latency_ms": args.latency_ms, "workers": workers,
+                           "moto": moto_version(), "python": sys.version.split()[0]},
+              "seeded": seeded, "proxy_check": check, "warm_up": warm, "runs": runs}
+    print("\n" + table(report))
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(report, indent=2))
+        print(f"\nwrote {args.json_out}")
+    return 0
+
+
+def moto_version() -> str:
+    import moto
+
+    return str(moto.__version__)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
