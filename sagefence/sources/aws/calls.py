@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.loaders import Loader, create_loader
 
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
 _ATTEMPT_KEY = "sagefence_attempt"
+
+
+@lru_cache(maxsize=1)
+def _shared_loader() -> Loader:
+    """Service models are read once per process, not once per account session."""
+    return create_loader()
 
 
 def new_session(
@@ -19,14 +28,17 @@ def new_session(
     region: str | None = None,
 ) -> boto3.Session:
     """Every session of a scan is made here (tests wrap it to register fault injectors)."""
-    if credentials is not None:
-        return boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=region,
-        )
-    return boto3.Session(profile_name=profile, region_name=region) if profile else boto3.Session(region_name=region)
+    core = botocore.session.Session(profile=profile if credentials is None else None)
+    core.register_component("data_loader", _shared_loader())
+    if credentials is None:
+        return boto3.Session(botocore_session=core, region_name=region)
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+        botocore_session=core,
+    )
 
 
 class CallCounter:
@@ -42,14 +54,13 @@ class CallCounter:
         self._retries: Counter[str] = Counter()
         self._scopes: Counter[str] = Counter()
 
-    def watch(self, client: Any, account: str, region: str) -> None:
+    def watch(self, client: Any, owner: AccountClients, region: str) -> None:
         service = client.meta.service_model.service_name
-        scope = f"{account}/{region}"
 
         def on_call(model: Any, **_: Any) -> None:
             with self._lock:
                 self._calls[f"{service}.{model.name}"] += 1
-                self._scopes[scope] += 1
+                self._scopes[f"{owner.account}/{region}"] += 1
 
         def on_attempt(request: Any, operation_name: str, **_: Any) -> None:
             context = request.context
@@ -60,6 +71,12 @@ class CallCounter:
 
         client.meta.events.register("provide-client-params", on_call)
         client.meta.events.register("request-created", on_attempt)
+
+    def rename_account(self, old: str, new: str) -> None:
+        """Credit calls made before the caller's account was known (GetCallerIdentity)."""
+        with self._lock:
+            for scope in [s for s in self._scopes if s.startswith(f"{old}/")]:
+                self._scopes[f"{new}/{scope.split('/', 1)[1]}"] += self._scopes.pop(scope)
 
     def operations(self) -> set[str]:
         with self._lock:
@@ -91,7 +108,7 @@ class AccountClients:
         scope = region or "global"
         with self._lock:
             client = self.session.client(service, region_name=region or self.home_region, config=CLIENT_CONFIG)
-        self._counter.watch(client, self.account, scope)
+        self._counter.watch(client, self, scope)
         return client
 
 

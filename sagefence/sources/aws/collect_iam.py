@@ -74,7 +74,7 @@ def _policy(policy: dict[str, Any], roles: list[str], aws_managed: bool, account
         None,
     )
     properties = present(
-        ManagedPolicyName=policy["PolicyName"],
+        ManagedPolicyName=policy.get("PolicyName") or policy["Arn"].rsplit("/", 1)[-1],  # moto omits it
         Path=policy.get("Path", "/"),
         Description=policy.get("Description"),
         PolicyDocument=document,

@@ -26,29 +26,29 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     batch = Batch()
     kms = clients("kms")
     account = clients.account
-    aws_managed: set[str] = set()
-    try:
-        aliases = items(kms, "list_aliases", "Aliases")
-    except READ_ERRORS as err:
-        batch.fail(account, region, ALIAS, "kms.ListAliases", err)
-    else:
-        for alias in aliases:
-            target = alias.get("TargetKeyId")
-            if not target:  # a predefined AWS alias not yet in use
-                continue
-            managed = alias["AliasName"].startswith(_AWS_ALIAS)
-            if managed:
-                aws_managed.add(target)
-            properties = {"AliasName": alias["AliasName"], "TargetKeyId": target}
-            batch.resources.append(
-                resource(ALIAS, alias["AliasArn"], properties, account, region, extra={"aws_managed": managed})
-            )
     try:
         keys = items(kms, "list_keys", "Keys")
     except READ_ERRORS as err:
         batch.fail(account, region, KEY, "kms.ListKeys", err)
-        return batch
-    for key in keys:
+        keys = None
+    try:
+        aliases = items(kms, "list_aliases", "Aliases")
+    except READ_ERRORS as err:
+        batch.fail(account, region, ALIAS, "kms.ListAliases", err)
+        aliases = []
+    existing = {key["KeyId"] for key in keys or ()}
+    aws_managed: set[str] = set()
+    for alias in aliases:
+        target = alias.get("TargetKeyId")
+        managed = alias["AliasName"].startswith(_AWS_ALIAS)
+        if not target or (managed and keys is not None and target not in existing):
+            continue  # a predefined AWS alias whose key does not exist yet
+        if managed:
+            aws_managed.add(target)
+        properties = {"AliasName": alias["AliasName"], "TargetKeyId": target}
+        extra = {"aws_managed": managed}
+        batch.resources.append(resource(ALIAS, alias["AliasArn"], properties, account, region, extra=extra))
+    for key in keys or ():
         if key["KeyId"] not in aws_managed:
             found = _key(kms, key["KeyId"], key["KeyArn"], account, region)
             if found is not None:

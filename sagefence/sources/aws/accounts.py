@@ -1,0 +1,94 @@
+"""Who is scanned: the caller, listed accounts, or an organization; and in which regions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import NoCredentialsError, PartialCredentialsError, ProfileNotFound
+
+from sagefence.sources.aws import calls
+from sagefence.sources.aws.calls import AccountClients, CallCounter
+from sagefence.sources.aws.errors import READ_ERRORS, describe
+from sagefence.sources.aws.options import LiveScanOptions, LiveScanSetupError
+
+DEFAULT_REGION = "us-east-1"
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ENABLED = frozenset({"opt-in-not-required", "opted-in"})
+_UNKNOWN = "caller"
+SETUP_ERRORS = (*READ_ERRORS, NoCredentialsError, PartialCredentialsError)
+
+
+@dataclass(frozen=True)
+class Caller:
+    account: str
+    arn: str
+    partition: str
+    clients: AccountClients
+
+
+def caller(options: LiveScanOptions, counter: CallCounter) -> Caller:
+    """The scan's own identity (sts.GetCallerIdentity); any failure is a setup error."""
+    try:
+        session = calls.new_session(profile=options.profile)
+    except ProfileNotFound as err:
+        raise LiveScanSetupError(f"AWS profile not found: {err}") from err
+    clients = AccountClients(_UNKNOWN, session, counter, session.region_name or DEFAULT_REGION)
+    try:
+        identity = clients.client("sts").get_caller_identity()
+    except SETUP_ERRORS as err:
+        raise LiveScanSetupError(f"cannot use the AWS credentials: {describe('sts.GetCallerIdentity', err)}") from err
+    account = identity["Account"]
+    clients.account = account
+    counter.rename_account(_UNKNOWN, account)
+    return Caller(account, identity["Arn"], identity["Arn"].split(":")[1], clients)
+
+
+def requested_accounts(options: LiveScanOptions) -> tuple[str, ...]:
+    if options.accounts and options.organization:
+        raise LiveScanSetupError("--accounts and --organization cannot be combined")
+    for account in options.accounts:
+        if not _ACCOUNT_ID.match(account):
+            raise LiveScanSetupError(f"--accounts: {account!r} is not a 12-digit account id")
+    return tuple(dict.fromkeys(options.accounts))
+
+
+def member_clients(me: Caller, account: str, options: LiveScanOptions, counter: CallCounter) -> AccountClients:
+    """Clients in a member account through its scanner role (raises READ_ERRORS)."""
+    role_arn = f"arn:{me.partition}:iam::{account}:role/{options.role_name}"
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "sagefence-scan"}
+    if options.external_id:
+        params["ExternalId"] = options.external_id
+    answer = me.clients.client("sts").assume_role(**params)
+    session = calls.new_session(credentials=answer["Credentials"], region=me.clients.home_region)
+    return AccountClients(account, session, counter, me.clients.home_region)
+
+
+@dataclass(frozen=True)
+class Regions:
+    scanned: tuple[str, ...]
+    unknown: tuple[str, ...]
+    notices: tuple[str, ...]
+
+
+def enabled_regions(clients: AccountClients, partition: str, options: LiveScanOptions) -> Regions:
+    """The regions to scan in one account (ec2.DescribeRegions, raises READ_ERRORS)."""
+    answer = clients.client("ec2").describe_regions(AllRegions=True)
+    known = set(clients.session.get_available_regions("ec2", partition_name=partition))
+    status = {r["RegionName"]: r.get("OptInStatus", "opt-in-not-required") for r in answer.get("Regions", [])}
+    status = {name: state for name, state in status.items() if name in known or not known}
+    wanted = sorted(status) if options.all_regions else list(dict.fromkeys(options.regions or ()))
+    scanned: list[str] = []
+    unknown: list[str] = []
+    notices: list[str] = []
+    for region in wanted:
+        state = status.get(region)
+        if state is None:
+            unknown.append(region)
+            notices.append(f"skipped region {region} in account {clients.account} (unknown to the account)")
+        elif state not in _ENABLED:
+            notices.append(f"skipped opt-in region {region} in account {clients.account} (not enabled)")
+        else:
+            scanned.append(region)
+    return Regions(tuple(scanned), tuple(unknown), tuple(notices))

@@ -1,0 +1,103 @@
+"""AWS Organizations: the member accounts to scan, the SCPs and each account's parent chain.
+
+Read once, from the management (caller) account: ListAccounts, ListPolicies for service
+control policies and, per policy, DescribePolicy and ListTargetsForPolicy; ListParents once
+per account and organizational unit on the way to the root (cached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sagefence.sources.aws.calls import AccountClients
+from sagefence.sources.aws.errors import READ_ERRORS, Batch, describe, read_field
+from sagefence.sources.aws.options import LiveScanSetupError
+from sagefence.sources.aws.shape import items, parse_document, present, resource
+from sagefence.values import ReadError
+
+POLICY = "AWS::Organizations::Policy"
+ACCOUNT = "AWS::Organizations::Account"
+GLOBAL = "global"
+_MAX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    name: str
+    arn: str
+    status: str
+
+
+def members(clients: AccountClients) -> tuple[Member, ...]:
+    """Every account of the organization; a failed listing is a setup error (nothing to scan)."""
+    try:
+        found = items(clients.client("organizations"), "list_accounts", "Accounts")
+    except READ_ERRORS as err:
+        message = describe("organizations.ListAccounts", err)
+        raise LiveScanSetupError(f"cannot list the organization's accounts: {message}") from err
+    return tuple(
+        Member(a["Id"], a.get("Name", ""), a.get("Arn", a["Id"]), a.get("Status", "ACTIVE")) for a in found
+    )
+
+
+def collect(clients: AccountClients, active: tuple[Member, ...]) -> Batch:
+    batch = Batch()
+    organizations = clients.client("organizations")
+    parents: dict[str, tuple[str, bool] | None] = {}
+    for member in active:
+        chain = _chain(organizations, member.id, parents)
+        properties = {"Id": member.id, "Name": member.name, "Status": member.status, "ParentIds": chain}
+        batch.resources.append(resource(ACCOUNT, member.arn, properties, member.id, None, arn=member.arn))
+    try:
+        policies = items(organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY")
+    except READ_ERRORS as err:
+        batch.fail(clients.account, GLOBAL, POLICY, "organizations.ListPolicies", err)
+        return batch
+    for summary in policies:
+        batch.resources.append(_policy(organizations, summary, clients.account))
+    return batch
+
+
+def _chain(organizations: Any, child: str, cache: dict[str, tuple[str, bool] | None]) -> list[str] | ReadError:
+    """Parent ids from the nearest up to the root (OUs nest at most five deep)."""
+    chain: list[str] = []
+    node = child
+    for _ in range(_MAX_DEPTH):
+        if node not in cache:
+            try:
+                found = organizations.list_parents(ChildId=node).get("Parents", [])
+            except READ_ERRORS as err:
+                return ReadError("organizations.ListParents", describe("organizations.ListParents", err))
+            cache[node] = (found[0]["Id"], found[0].get("Type") == "ROOT") if found else None
+        link = cache[node]
+        if link is None:
+            break
+        parent, is_root = link
+        chain.append(parent)
+        if is_root:
+            break
+        node = parent
+    return chain
+
+
+def _policy(organizations: Any, summary: dict[str, Any], account: str) -> Any:
+    policy_id, arn = summary["Id"], summary["Arn"]
+    content = read_field(
+        lambda: organizations.describe_policy(PolicyId=policy_id)["Policy"]["Content"],
+        "organizations.DescribePolicy",
+    )
+    targets = read_field(
+        lambda: [t["TargetId"] for t in items(organizations, "list_targets_for_policy", "Targets", PolicyId=policy_id)],
+        "organizations.ListTargetsForPolicy",
+    )
+    properties = present(
+        Name=summary.get("Name"),
+        Description=summary.get("Description") or None,
+        Type=summary.get("Type", "SERVICE_CONTROL_POLICY"),
+        Content=content if isinstance(content, ReadError) else parse_document(content),
+        TargetIds=targets,
+    )
+    extra = {"aws_managed": bool(summary.get("AwsManaged"))}
+    return resource(POLICY, arn, properties, account, None, arn=arn, extra=extra)
