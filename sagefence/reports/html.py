@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -127,7 +127,7 @@ class _Counts:
             self.values[finding.severity.value] += 1
 
 
-def _grouped(findings: Iterable[Finding], key: Any) -> dict[Any, _Counts]:
+def _grouped(findings: Iterable[Finding], key: Callable[[Finding], Hashable]) -> dict[Any, _Counts]:
     groups: dict[Any, _Counts] = {}
     for finding in findings:
         groups.setdefault(key(finding), _Counts()).add(finding)
@@ -177,10 +177,12 @@ def _sort_key(finding: Finding) -> tuple[int, int, str, str, str, str]:
 
 def _context(doc: FindingsDocument, rules: Mapping[str, Rule]) -> dict[str, Any]:
     findings = sorted(doc.findings, key=_sort_key)
+    samples: dict[str, Finding] = {}
+    for finding in findings:
+        samples.setdefault(finding.rule_id, finding)
     by_rule = []
     for rule_id, counts in sorted(_grouped(findings, lambda f: f.rule_id).items()):
-        rule = rules.get(rule_id)
-        sample = next(f for f in findings if f.rule_id == rule_id)
+        rule, sample = rules.get(rule_id), samples[rule_id]
         by_rule.append({"id": rule_id, "title": rule.title if rule else sample.title,
                         "severity": (rule.severity if rule else sample.severity).value,
                         "description": rule.description if rule else "", "counts": counts.values})
