@@ -17,25 +17,23 @@ from collections.abc import Sequence
 
 from .conditions import conditions_hold
 from .model import Decision, Evaluation, Policy, Statement, StatementRef
-from .patterns import action_matches, arn_match
+from .patterns import Context, any_action_matches, any_arn_matches
 from .principals import ACCOUNT, EXACT, statement_principal_match
 from .request import Request
 
 
 def _action_applies(statement: Statement, action: str) -> bool:
     if statement.actions is not None:
-        return any(action_matches(pattern, action) for pattern in statement.actions)
-    return not any(action_matches(pattern, action) for pattern in statement.not_actions or ())
+        return any_action_matches(statement.actions, action)
+    return not any_action_matches(statement.not_actions or (), action)
 
 
 def _resource_applies(statement: Statement, request: Request) -> bool:
-    context = request.context
+    context: Context = request.context  # type: ignore[assignment]
     if statement.resources is not None:
-        return any(arn_match(p, request.resource, context, statement.variables) for p in statement.resources)
+        return any_arn_matches(statement.resources, request.resource, context, statement.variables)
     if statement.not_resources is not None:
-        return not any(
-            arn_match(p, request.resource, context, statement.variables) for p in statement.not_resources
-        )
+        return not any_arn_matches(statement.not_resources, request.resource, context, statement.variables)
     return True  # trust policies name no resource: the role itself
 
 
@@ -54,13 +52,20 @@ def statement_match(statement: Statement, request: Request) -> str | None:
 
 def matching_statements(policy: Policy, request: Request, effect: str) -> list[tuple[Statement, str]]:
     """The statements of one effect that apply to the request, with their principal match."""
-    found = []
+    return _applicable(policy, request)[effect == "Allow"]
+
+
+def _applicable(
+    policy: Policy, request: Request
+) -> tuple[list[tuple[Statement, str]], list[tuple[Statement, str]]]:
+    """(Deny, Allow) statements of the policy that apply to the request, in one pass."""
+    denies: list[tuple[Statement, str]] = []
+    allows: list[tuple[Statement, str]] = []
     for statement in policy.statements:
-        if statement.effect == effect:
-            kind = statement_match(statement, request)
-            if kind is not None:
-                found.append((statement, kind))
-    return found
+        kind = statement_match(statement, request)
+        if kind is not None:
+            (allows if statement.is_allow else denies).append((statement, kind))
+    return denies, allows
 
 
 def _bypasses_boundary(request: Request, kind: str) -> bool:
@@ -84,28 +89,31 @@ def evaluate(
 
     With no identity policies and a resource policy, only that policy (and any boundary
     and SCPs given) is evaluated, and a grant to the requester's account counts as an
-    allow: the question is what that policy says. SCPs given are all required to allow
+    allow: the question is what that policy says. A cross-account request (the
+    principal's account differs from `resource_account`) needs an allow in the resource
+    policy as well as in the identity policies; without a resource policy it is denied. SCPs given are all required to allow
     (pass one merged policy per level of the organization). Policies from
     `unknown_policy` never deny and are taken to allow nothing; `uncertain` reports when
     allowing everything instead would change the decision.
     """
-    gates = [*scps, *([boundary] if boundary is not None else [])]
-    everything = [*identity, *([resource] if resource is not None else []), *gates]
-    denies = [s.ref for policy in everything for s, _ in matching_statements(policy, request, "Deny")]
+    everything = [*identity, *([resource] if resource is not None else []), *scps]
+    everything += [boundary] if boundary is not None else []
+    matched = {id(policy): _applicable(policy, request) for policy in everything}
+    denies = [s.ref for policy in everything for s, _ in matched[id(policy)][0]]
     if denies:
-        return Evaluation(Decision.EXPLICIT_DENY, tuple(denies))
-
-    identity_allows = [
-        (s, k) for policy in identity for s, k in matching_statements(policy, request, "Allow")
-    ]
-    resource_allows = matching_statements(resource, request, "Allow") if resource is not None else []
+        return Evaluation(Decision.EXPLICIT_DENY, tuple(dict.fromkeys(denies)))
+    identity_allows = [pair for policy in identity for pair in matched[id(policy)][1]]
+    resource_allows = matched[id(resource)][1] if resource is not None else []
+    cross = (
+        resource_account is not None
+        and request.principal_account is not None
+        and resource_account != request.principal_account
+    )
 
     def gate(policy: Policy | None, optimistic: bool) -> bool:
         if policy is None:
             return True
-        if policy.unknown:
-            return optimistic
-        return bool(matching_statements(policy, request, "Allow"))
+        return optimistic if policy.unknown else bool(matched[id(policy)][1])
 
     def allowed(optimistic: bool) -> bool:
         if not all(gate(policy, optimistic) for policy in scps):
@@ -117,12 +125,6 @@ def evaluate(
             bypass = any(_bypasses_boundary(request, kind) for _, kind in resource_allows)
             return resource_any and (boundary_ok or bypass)
         identity_ok = bool(identity_allows) or (optimistic and any(p.unknown for p in identity))
-        cross = (
-            resource is not None
-            and resource_account is not None
-            and request.principal_account is not None
-            and resource_account != request.principal_account
-        )
         if cross:
             return identity_ok and resource_any and boundary_ok
         direct = [kind for _, kind in resource_allows if kind != ACCOUNT]
@@ -136,7 +138,7 @@ def evaluate(
     if not certain:
         return Evaluation(Decision.IMPLICIT_DENY, (), uncertain)
     refs: list[StatementRef] = [s.ref for s, _ in identity_allows] + [s.ref for s, _ in resource_allows]
-    return Evaluation(Decision.ALLOW, tuple(refs), uncertain)
+    return Evaluation(Decision.ALLOW, tuple(dict.fromkeys(refs)), uncertain)
 
 
 def condition_values(policy: Policy, key: str) -> list[str]:

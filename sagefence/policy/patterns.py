@@ -139,6 +139,18 @@ def action_matches(pattern: str, action: str) -> bool:
     return action_regex(pattern).fullmatch(action) is not None
 
 
+@lru_cache(maxsize=4096)
+def _actions_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(
+        "|".join(f"(?:{action_regex(p).pattern})" for p in patterns) or "(?!)", re.IGNORECASE | re.DOTALL
+    )
+
+
+def any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
+    """Whether any of a statement's Action patterns matches (one compiled regex per list)."""
+    return _actions_regex(patterns).fullmatch(action) is not None
+
+
 @lru_cache(maxsize=8192)
 def _arn_segments(pattern: str, variables: bool) -> tuple[tuple[Token, ...], ...]:
     """Split a pattern into at most six ARN segments at the colons of its own literal text."""
@@ -156,6 +168,47 @@ def _arn_segments(pattern: str, variables: bool) -> tuple[tuple[Token, ...], ...
     return tuple(tuple(segment) for segment in segments)
 
 
+def _arn_source(segments: tuple[tuple[Token, ...], ...]) -> str | None:
+    """One regex for segment-wise matching: wildcards stay inside their segment except in
+    the last segment of the pattern, which takes the rest of the ARN. None when the
+    pattern can match nothing (resolved text with a colon inside an inner segment)."""
+    last = len(segments) - 1
+    out = []
+    for i, segment in enumerate(segments):
+        for token in segment:
+            if token[0] == STAR:
+                out.append(".*" if i == last else "[^:]*")
+            elif token[0] == ONE:
+                out.append("." if i == last else "[^:]")
+            elif i != last and ":" in token[1]:
+                return None
+            else:
+                out.append(re.escape(token[1]))
+        if i != last:
+            out.append(":")
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _static_arns_regex(patterns: tuple[str, ...], variables: bool) -> re.Pattern[str] | None:
+    """One regex for a list of ARN patterns, or None if one of them holds a variable."""
+    sources = []
+    for pattern in patterns:
+        segments = _arn_segments(pattern, variables)
+        if any(token[0] == VAR for segment in segments for token in segment):
+            return None
+        source = _arn_source(segments)
+        if source is not None:
+            sources.append(f"(?:{source})")
+    return re.compile("|".join(sources) or "(?!)", re.DOTALL)
+
+
+@lru_cache(maxsize=8192)
+def _resolved_arn_regex(segments: tuple[tuple[Token, ...], ...]) -> re.Pattern[str] | None:
+    source = _arn_source(segments)
+    return None if source is None else re.compile(source, re.DOTALL)
+
+
 def arn_match(pattern: str, value: str, context: Context, variables: bool = True) -> bool:
     """Match an ARN pattern segment by segment, as IAM does for Resource and Arn* conditions.
 
@@ -164,16 +217,19 @@ def arn_match(pattern: str, value: str, context: Context, variables: bool = True
     crosses colons (``arn:aws:s3:*`` matches every S3 ARN, ``*`` matches everything).
     Matching is case-sensitive.
     """
-    segments = _arn_segments(pattern, variables)
-    parts = value.split(":", 5)
-    if len(segments) > len(parts):
-        return False
-    last = len(segments) - 1
-    for i, segment in enumerate(segments):
-        tokens = resolve(segment, context)
-        if tokens is None:
-            return False
-        target = ":".join(parts[i:]) if i == last else parts[i]
-        if _regex(tokens, False).fullmatch(target) is None:
-            return False
-    return True
+    return any_arn_matches((pattern,), value, context, variables)
+
+
+def any_arn_matches(patterns: tuple[str, ...], value: str, context: Context, variables: bool = True) -> bool:
+    """Whether any of the ARN patterns matches `value`; variables resolved from `context`."""
+    static = _static_arns_regex(patterns, variables)
+    if static is not None:
+        return static.fullmatch(value) is not None
+    for pattern in patterns:
+        segments = tuple(resolve(segment, context) for segment in _arn_segments(pattern, variables))
+        if any(segment is None for segment in segments):
+            continue
+        regex = _resolved_arn_regex(segments)  # type: ignore[arg-type]
+        if regex is not None and regex.fullmatch(value) is not None:
+            return True
+    return False
