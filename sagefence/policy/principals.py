@@ -21,6 +21,8 @@ from .model import NamedPrincipal, Policy, PrincipalSpec, Statement
 from .request import Request, account_of
 
 WILDCARD, ACCOUNT, ROLE, EXACT = "wildcard", "account", "role", "exact"
+# A grant to everyone is a direct grant; one to the account only delegates to it.
+_STRENGTH = {ACCOUNT: 0, WILDCARD: 1, ROLE: 2, EXACT: 2}
 
 _ROOT = re.compile(r"^arn:[^:]+:iam::(\d{12}):root$")
 _ROLE = re.compile(r"^arn:([^:]+):iam::(\d{12}):role/(?:.*/)?([^/]+)$")
@@ -76,7 +78,8 @@ def spec_match(spec: PrincipalSpec, request: Request) -> str | None:
         kind = entry_match(key, value, request)
         if kind in (EXACT, ROLE):
             return kind
-        best = best or kind
+        if kind is not None and _STRENGTH[kind] > _STRENGTH.get(best, -1):  # type: ignore[arg-type]
+            best = kind
     return best
 
 
