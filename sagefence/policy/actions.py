@@ -13,7 +13,7 @@ from .patterns import action_regex
 
 @lru_cache(maxsize=1)
 def _catalogue() -> frozenset[str]:
-    from policyuniverse import all_permissions
+    from policyuniverse import all_permissions  # type: ignore[import-untyped]
 
     return frozenset(all_permissions)
 

@@ -123,7 +123,7 @@ def _strings(value: object, element: str, where: str) -> tuple[str, ...]:
     for item in items:
         if not isinstance(item, str):
             raise PolicyError(f"{where}: {element} must hold strings, found {type(item).__name__} {item!r}")
-    return tuple(items)  # type: ignore[arg-type]
+    return tuple(items)
 
 
 def _statement(raw: object, index: int, source: str, kind: str, variables: bool) -> Statement:

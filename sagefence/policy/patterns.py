@@ -229,7 +229,7 @@ def any_arn_matches(patterns: tuple[str, ...], value: str, context: Context, var
         segments = tuple(resolve(segment, context) for segment in _arn_segments(pattern, variables))
         if any(segment is None for segment in segments):
             continue
-        regex = _resolved_arn_regex(segments)  # type: ignore[arg-type]
+        regex = _resolved_arn_regex(segments)
         if regex is not None and regex.fullmatch(value) is not None:
             return True
     return False

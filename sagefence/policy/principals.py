@@ -78,7 +78,7 @@ def spec_match(spec: PrincipalSpec, request: Request) -> str | None:
         kind = entry_match(key, value, request)
         if kind in (EXACT, ROLE):
             return kind
-        if kind is not None and _STRENGTH[kind] > _STRENGTH.get(best, -1):  # type: ignore[arg-type]
+        if kind is not None and (best is None or _STRENGTH[kind] > _STRENGTH[best]):
             best = kind
     return best
 

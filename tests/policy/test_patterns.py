@@ -1,0 +1,68 @@
+"""Wildcards, ARN segments and policy variables at the matching level."""
+
+from __future__ import annotations
+
+import pytest
+
+from sagefence.policy.patterns import arn_match, glob_match, resolve_text
+from sagefence.values import Opaque
+
+CONTEXT = {
+    "aws:username": ("alice",),
+    "aws:principaltag/teams": ("a", "b"),
+    "aws:principalarn": ("arn:aws:iam::1:role/r",),
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("arn:aws:s3:::b/*", "arn:aws:s3:::b/a/b:c", True),
+        ("arn:aws:s3:::b/*", "arn:aws:s3:::b", False),
+        ("arn:aws:s3:::b*", "arn:aws:s3:::b", True),
+        ("arn:aws:s3:::B/*", "arn:aws:s3:::b/x", False),
+        ("arn:aws:iam::*:role/x", "arn:aws:iam::111122223333:role/x", True),
+        ("arn:aws:iam::*:role/x", "arn:aws:iam::111122223333:role/y/x", False),
+        ("arn:aws:*:role/x", "arn:aws:iam::1:role/x", False),
+        ("arn:aws:iam::?:root", "arn:aws:iam::1:root", True),
+        ("arn:aws:iam::?:root", "arn:aws:iam::12:root", False),
+        ("arn:aws:s3:*", "arn:aws:s3:::any/thing", True),
+        ("*", "not even an arn", True),
+        ("arn:aws:s3:::home/${aws:username}/*", "arn:aws:s3:::home/alice/x", True),
+        ("arn:aws:s3:::home/${aws:username}/*", "arn:aws:s3:::home/bob/x", False),
+        ("arn:aws:s3:::home/${aws:PrincipalTag/teams}/*", "arn:aws:s3:::home/a/x", False),
+        ("arn:aws:s3:::home/${aws:missing}/*", "arn:aws:s3:::home//x", False),
+        ("arn:aws:s3:::home/${aws:missing, 'none'}/*", "arn:aws:s3:::home/none/x", True),
+        ("arn:aws:s3:::b/${?}", "arn:aws:s3:::b/?", True),
+        ("arn:aws:s3:::b/${?}", "arn:aws:s3:::b/x", False),
+        ("arn:aws:s3:::b/${$}x", "arn:aws:s3:::b/$x", True),
+        ("arn:aws:iam::${aws:PrincipalArn}:root", "arn:aws:iam::1:root", False),
+        (Opaque.token("param", "BucketArn"), Opaque.token("param", "BucketArn"), True),
+        ("arn:aws:s3:::" + Opaque.token("param", "B:x*") + "/*", "arn:aws:s3:::data/x", False),
+        (
+            "arn:aws:s3:::" + Opaque.token("param", "B:x*") + "/*",
+            "arn:aws:s3:::" + Opaque.token("param", "B:x*") + "/k",
+            True,
+        ),
+        ("arn:aws:s3:::b/${unterminated", "arn:aws:s3:::b/${unterminated", True),
+    ],
+)
+def test_arn_match(pattern: str, value: str, expected: bool) -> None:
+    assert arn_match(pattern, value, CONTEXT) is expected
+
+
+def test_variables_are_literal_without_2012_version() -> None:
+    assert arn_match(
+        "arn:aws:s3:::b/${aws:username}", "arn:aws:s3:::b/${aws:username}", CONTEXT, variables=False
+    )
+    assert not arn_match("arn:aws:s3:::b/${aws:username}", "arn:aws:s3:::b/alice", CONTEXT, variables=False)
+
+
+def test_glob_and_text_resolution() -> None:
+    assert glob_match("${aws:username}/*", "alice/reports", CONTEXT)
+    assert not glob_match("${aws:username}/*", "bob/reports", CONTEXT)
+    assert glob_match("a?c", "abc", {}) and not glob_match("a?c", "abbc", {})
+    assert glob_match("line*", "line1\nline2", {})
+    assert resolve_text("user-${aws:username}-*", CONTEXT) == "user-alice-*"
+    assert resolve_text("${aws:nothing}", CONTEXT) is None
+    assert resolve_text("${*}${?}${$}", {}) == "*?$"
