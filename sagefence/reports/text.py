@@ -37,7 +37,7 @@ def render_text(doc: FindingsDocument, color: bool = False) -> str:
         table = _table(rows)
         if color:
             table = [_COLORS.get(row[0], "") + line + _RESET if i else line
-                     for i, (row, line) in enumerate(zip(rows, table))]
+                     for i, (row, line) in enumerate(zip(rows, table, strict=True))]
         lines.extend(table)
         lines.append("")
     for entry in doc.errors:

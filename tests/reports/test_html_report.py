@@ -4,7 +4,6 @@ import base64
 import hashlib
 import json
 import re
-import time
 from html.parser import HTMLParser
 from typing import Any
 
@@ -172,18 +171,9 @@ def test_empty_document(factory: Any) -> None:
     assert 'id="shown-count">0<' in html
 
 
-def test_a_thousand_findings_render_fast(factory: Any, record_property: Any) -> None:
-    doc = factory.document(many_findings(factory, 1000))
-    render_html(doc)  # warm the template cache
-    timings = []
-    for _ in range(3):  # best of three: a busy CI machine should not make this flaky
-        started = time.perf_counter()
-        html = render_html(doc)
-        timings.append(time.perf_counter() - started)
-    elapsed = min(timings)
-    record_property("html_bytes_1000", len(html.encode()))
-    record_property("html_seconds_1000", round(elapsed, 3))
-    assert elapsed < 0.5, f"rendering 1,000 findings took {elapsed:.3f}s"
+def test_a_thousand_findings_render_completely(factory: Any) -> None:
+    """Size and completeness only; render time is measured in benchmarks/, never asserted here."""
+    html = render_html(factory.document(many_findings(factory, 1000)))
     assert len(html.encode()) < 3_000_000
     assert html.count("<details>") == 1000
 
