@@ -37,12 +37,13 @@ def _resource_applies(statement: Statement, request: Request) -> bool:
     return True  # trust policies name no resource: the role itself
 
 
-def statement_match(statement: Statement, request: Request) -> str | None:
+def statement_match(statement: Statement, request: Request, bounded: bool = False) -> str | None:
     """How the statement applies to the request: None, or the principal match kind
-    (`principals.EXACT` for statements that name no principal)."""
+    (`principals.EXACT` for statements that name no principal). `bounded`: the requester
+    has a permissions boundary."""
     if not _action_applies(statement, request.action):
         return None
-    principal = statement_principal_match(statement, request)
+    principal = statement_principal_match(statement, request, bounded)
     if principal is None or not _resource_applies(statement, request):
         return None
     if not conditions_hold(statement.conditions, request.context, statement.variables):  # type: ignore[arg-type]
@@ -56,13 +57,13 @@ def matching_statements(policy: Policy, request: Request, effect: str) -> list[t
 
 
 def _applicable(
-    policy: Policy, request: Request
+    policy: Policy, request: Request, bounded: bool = False
 ) -> tuple[list[tuple[Statement, str]], list[tuple[Statement, str]]]:
     """(Deny, Allow) statements of the policy that apply to the request, in one pass."""
     denies: list[tuple[Statement, str]] = []
     allows: list[tuple[Statement, str]] = []
     for statement in policy.statements:
-        kind = statement_match(statement, request)
+        kind = statement_match(statement, request, bounded)
         if kind is not None:
             (allows if statement.is_allow else denies).append((statement, kind))
     return denies, allows
@@ -98,7 +99,8 @@ def evaluate(
     """
     everything = [*identity, *([resource] if resource is not None else []), *scps]
     everything += [boundary] if boundary is not None else []
-    matched = {id(policy): _applicable(policy, request) for policy in everything}
+    bounded = boundary is not None
+    matched = {id(policy): _applicable(policy, request, bounded) for policy in everything}
     denies = [s.ref for policy in everything for s, _ in matched[id(policy)][0]]
     if denies:
         return Evaluation(Decision.EXPLICIT_DENY, tuple(dict.fromkeys(denies)))

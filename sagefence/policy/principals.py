@@ -3,7 +3,9 @@
 How a principal entry matches decides what IAM does with a resource-policy grant, so the
 match returns its kind:
 
-- ``WILDCARD``: ``"*"`` (everyone, services included) or ``{"AWS": "*"}`` (every AWS principal);
+- ``WILDCARD``: ``"*"`` or ``{"AWS": "*"}``, which the IAM User Guide documents as the same
+  "all principals" (anonymous and service principals included; a few services read
+  ``{"AWS": "*"}`` more narrowly, which we do not model);
 - ``ACCOUNT``: an account id or ``arn:aws:iam::<id>:root`` naming the requester's account.
   In a resource policy this delegates to the account: its principals still need an
   identity-policy allow (unless the requester is the root itself);
@@ -38,10 +40,10 @@ def _account_entry(value: str) -> str | None:
 
 def _aws_entry(value: str, request: Request, sessions: bool) -> str | None:
     principal = request.principal_arn
-    if request.principal_type != "AWS":
-        return None
     if value == "*":
         return WILDCARD
+    if request.principal_type != "AWS":
+        return None
     if is_opaque(value):
         return EXACT if value == principal else None
     account = _account_entry(value)
@@ -103,15 +105,18 @@ def _exempt(spec: PrincipalSpec, request: Request) -> bool:
     return own and account
 
 
-def statement_principal_match(statement: Statement, request: Request) -> str | None:
+def statement_principal_match(statement: Statement, request: Request, bounded: bool = False) -> str | None:
     """How the statement's Principal/NotPrincipal admits the requester, or None if it does not.
 
     Statements without either element (identity, boundary and SCP policies) apply to
-    whoever holds them: EXACT.
+    whoever holds them: EXACT. `bounded` says the requester has a permissions boundary:
+    IAM then applies a NotPrincipal Deny to it whatever NotPrincipal lists.
     """
     if statement.principal is not None:
         return spec_match(statement.principal, request)
     if statement.not_principal is not None:
+        if bounded and request.principal_type == "AWS":
+            return WILDCARD
         return None if _exempt(statement.not_principal, request) else WILDCARD
     return EXACT
 
