@@ -44,8 +44,6 @@ def _aws_entry(value: str, request: Request, sessions: bool) -> str | None:
         return WILDCARD
     if request.principal_type != "AWS":
         return None
-    if is_opaque(value):
-        return EXACT if value == principal else None
     account = _account_entry(value)
     if account is not None:
         if account != request.principal_account:
@@ -61,7 +59,13 @@ def _aws_entry(value: str, request: Request, sessions: bool) -> str | None:
 
 
 def entry_match(key: str, value: str, request: Request, sessions: bool = True) -> str | None:
-    """How one Principal entry matches the requester, or None."""
+    """How one Principal entry matches the requester, or None.
+
+    An opaque value (an unresolved template token) matches exactly the same token, under
+    any key, whatever type was guessed for the requester.
+    """
+    if is_opaque(value):
+        return EXACT if value == request.principal_arn else None
     if key == "AWS":
         return _aws_entry(value, request, sessions)
     if request.principal_type != key:

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from sagefence.values import is_opaque
+
 _ACCOUNT = re.compile(r"^\d{12}$")
 _CANONICAL = re.compile(r"^[0-9a-f]{64}$")
 # Identity providers that appear as Federated principals although they look like hosts.
@@ -40,7 +42,12 @@ def account_of(principal: str) -> str | None:
 
 
 def principal_type_of(principal: str) -> str:
-    """The Principal key that names this kind of principal: AWS, Service, Federated or CanonicalUser."""
+    """The Principal key that names this kind of principal: AWS, Service, Federated or CanonicalUser.
+
+    An opaque template token (an unresolved account id or ARN) counts as AWS.
+    """
+    if is_opaque(principal):
+        return "AWS"
     if principal.lower() in _WEB_IDPS:
         return "Federated"
     if principal.startswith("arn:"):

@@ -164,6 +164,25 @@ def test_principal_derivation(principal: str, account: str | None, kind: str) ->
     assert (request.principal_account, request.principal_type) == (account, kind)
 
 
+@pytest.mark.parametrize(
+    "token", [Opaque.token("param", "AdminAccountId"), Opaque.token("getatt", "Custom.Arn")]
+)
+def test_an_opaque_principal_matches_its_own_token(bucket_policy, token: str) -> None:
+    policy = parse_policy(
+        {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": token}, "Action": "kms:Decrypt", "Resource": "*"}
+            ]
+        },
+        "key policy",
+        "resource",
+    )
+    assert Request(token, "kms:Decrypt", "*").principal_type == "AWS"
+    assert principal_matches(policy.statements[0], token)
+    assert evaluate(Request(token, "kms:Decrypt", "k"), resource=policy).allowed
+    assert not evaluate(Request(PROBE, "kms:Decrypt", "k"), resource=policy).allowed
+
+
 def test_explicit_principal_fields_win() -> None:
     request = Request("custom", "a:b", "*", principal_account="111122223333", principal_type="AWS")
     assert (request.principal_account, request.principal_type) == ("111122223333", "AWS")
