@@ -1,8 +1,27 @@
 """The IAM policy evaluation engine.
 
-Checks ask it questions ("is this request denied?") instead of reading statement text.
-Nothing here imports policyuniverse, boto3 or moto at import time; `actions.expand_action`
-loads policyuniverse's action list on first use.
+Checks ask it questions ("is this request denied?") instead of reading statement text:
+``parse_policy`` once per document, then ``evaluate(Request(...), identity=..., resource=...)``.
+Nothing here imports policyuniverse, boto3 or moto at import time; ``expand_action`` loads
+policyuniverse's action list on first use.
+
+Decisions where AWS's documentation leaves room (each covered by tests/policy/table.yaml):
+
+- ``evaluate`` with a resource policy and no identity policies answers what that policy
+  says; a grant to the requester's account root then counts as an allow. With identity
+  policies, such a grant only delegates to the account (an identity allow is needed).
+- ``scps`` is the chain of levels (root, OUs, account): each must allow. Merge the SCPs
+  attached at one level into one policy.
+- ``resource_account`` different from the principal's account makes the request
+  cross-account: identity and resource policy must both allow.
+- ``"*"`` and ``{"AWS": "*"}`` both match every principal, service principals included.
+- NotPrincipal exempts a principal only when its own ARN (a role ARN does not cover its
+  sessions) and its account are listed; it never exempts a principal with a boundary.
+- A key without a set qualifier that carries several values matches when any value does
+  (negated operators: when none does).
+- Policy variables are recognised only in ``Version: 2012-10-17`` policies.
+- ``unknown_policy`` never denies and is taken to allow nothing; ``Evaluation.uncertain``
+  says when allowing everything instead would change the decision.
 """
 
 from __future__ import annotations
