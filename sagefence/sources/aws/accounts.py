@@ -17,7 +17,7 @@ DEFAULT_REGION = "us-east-1"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ENABLED = frozenset({"opt-in-not-required", "opted-in"})
 _UNKNOWN = "caller"
-SETUP_ERRORS = (*READ_ERRORS, NoCredentialsError, PartialCredentialsError)
+SETUP_ERRORS = (*READ_ERRORS, NoCredentialsError, PartialCredentialsError, ProfileNotFound)
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,10 @@ def caller(options: LiveScanOptions, counter: CallCounter) -> Caller:
     """The scan's own identity (sts.GetCallerIdentity); any failure is a setup error."""
     try:
         session = calls.new_session(profile=options.profile)
+        region = session.region_name
     except ProfileNotFound as err:
-        raise LiveScanSetupError(f"AWS profile not found: {err}") from err
-    clients = AccountClients(_UNKNOWN, session, counter, session.region_name or DEFAULT_REGION)
+        raise LiveScanSetupError(f"cannot use the AWS credentials: {err}") from err
+    clients = AccountClients(_UNKNOWN, session, counter, region or DEFAULT_REGION)
     try:
         identity = clients.client("sts").get_caller_identity()
     except SETUP_ERRORS as err:

@@ -84,7 +84,7 @@ def _seed_region(session: boto3.Session, region: str, full: bool) -> dict[str, A
     ec2 = session.client("ec2", region_name=region)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{region}a")["Subnet"]["SubnetId"]
-    bucket = f"sf-plain-{region}-{session.client('sts').get_caller_identity()['Account'][-3:]}"
+    bucket = f"sf-plain-{region}-{session.client('sts').get_caller_identity()['Account']}"
     s3 = session.client("s3", region_name=region)
     location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **location)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import aws_world
 import pytest
+from aws_harness import injected
 
-from sagefence.sources.aws import LiveScanOptions, LiveScanResult, collect
+from sagefence.policy import Decision, Request, evaluate, parse_policy
+from sagefence.sources.aws import LiveScanOptions, LiveScanResult, budget, collect, scanner_policy
+from sagefence.sources.aws.scanner_policy import iam_action
 from sagefence.status import SourceKind
 from sagefence.values import Missing
 
@@ -15,9 +19,16 @@ MANAGEMENT = aws_world.MANAGEMENT
 
 
 @pytest.fixture(scope="module")
-def scan(world: aws_world.World) -> LiveScanResult:
+def recorded(world: aws_world.World) -> tuple[LiveScanResult, list[str]]:
+    """The organization scan, with every API operation it called recorded by a botocore hook."""
     options = LiveScanOptions(regions=aws_world.REGIONS, organization=True, role_name=aws_world.SCANNER_ROLE)
-    return collect(options)
+    with injected() as seen:
+        return collect(options), seen
+
+
+@pytest.fixture(scope="module")
+def scan(recorded: tuple[LiveScanResult, list[str]]) -> LiveScanResult:
+    return recorded[0]
 
 
 def of(result: LiveScanResult, type_: str, account: str = MANAGEMENT, region: str | None = "us-east-1") -> list[Any]:
@@ -220,3 +231,42 @@ def test_api_calls_are_counted(scan: LiveScanResult, world: aws_world.World) -> 
     # DescribeRegions and GetAccountAuthorizationDetails are account-wide calls
     assert calls["by_account_region"][f"{world.member}/global"] == 2
     assert f"{MANAGEMENT}/global" in calls["by_account_region"] and "caller/global" not in calls["by_account_region"]
+
+
+def test_counter_is_exact(recorded: tuple[LiveScanResult, list[str]]) -> None:
+    result, seen = recorded
+    assert result.api_calls["by_operation"] == dict(sorted(Counter(seen).items()))
+
+
+def test_call_count_within_budget(scan: LiveScanResult, world: aws_world.World) -> None:
+    calls = scan.api_calls["by_operation"]
+    scopes = len(scan.accounts) * len(scan.regions)
+    limit = budget.bound(scan.resources, len(scan.accounts), scopes, organization=True, unlisted_keys=1)
+    assert scan.api_calls["total"] <= limit
+    for operation in budget.REGION_CALLS:
+        assert calls[operation] == scopes, operation
+    buckets = len([r for r in scan.resources if r.type == "AWS::S3::Bucket"])
+    for operation in budget.PER_RESOURCE["AWS::S3::Bucket"]:
+        assert calls[operation] == buckets, operation
+    assert calls["kms.GetKeyPolicy"] == len([r for r in scan.resources if r.type == "AWS::KMS::Key"])
+    assert calls["kms.DescribeKey"] == 2  # the customer key and the one pending deletion; not alias/aws/s3's
+
+
+def test_shipped_policy_allows_exactly_what_is_called(recorded: tuple[LiveScanResult, list[str]]) -> None:
+    _, seen = recorded
+    document = scanner_policy(aws_world.SCANNER_ROLE)
+    policy = parse_policy(document, "scanner-policy.json", "identity")
+    scanner = f"arn:aws:iam::{MANAGEMENT}:role/{aws_world.SCANNER_ROLE}"
+    member_role = f"arn:aws:iam::210987654321:role/{aws_world.SCANNER_ROLE}"
+    for operation in sorted(set(seen)):
+        name = operation.split(".", 1)[1]
+        assert name.startswith(("List", "Get", "Describe")) or operation == "sts.AssumeRole", operation
+        resource = member_role if operation == "sts.AssumeRole" else "*"
+        request = Request(scanner, iam_action(operation), resource)
+        assert evaluate(request, identity=[policy]).decision is Decision.ALLOW, operation
+    granted = {a for s in document["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert granted == {iam_action(op) for op in seen}  # nothing more than what a scan calls
+    for write in ("s3:PutBucketPolicy", "iam:PassRole", "sagemaker:CreateNotebookInstance", "kms:Decrypt"):
+        assert evaluate(Request(scanner, write, "*"), identity=[policy]).decision is not Decision.ALLOW
+    other_role = "arn:aws:iam::210987654321:role/Admin"
+    assert evaluate(Request(scanner, "sts:AssumeRole", other_role), identity=[policy]).decision is not Decision.ALLOW

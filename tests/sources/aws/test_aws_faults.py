@@ -1,0 +1,187 @@
+"""Fail-closed behaviour: denied and throttled calls, unreachable accounts and regions, setup errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_world
+import boto3
+import botocore.retries.bucket
+import botocore.retries.standard
+import pytest
+from aws_harness import denied, injected, throttled
+
+from sagefence.sources.aws import LiveScanOptions, LiveScanResult, LiveScanSetupError, collect
+from sagefence.values import ReadError
+
+MANAGEMENT = aws_world.MANAGEMENT
+US = ("us-east-1",)
+
+
+def types(result: LiveScanResult, account: str = MANAGEMENT) -> set[str]:
+    return {r.type for r in result.resources if r.account == account}
+
+
+def one(result: LiveScanResult, type_: str, name_key: str, name: str) -> Any:
+    (found,) = [r for r in result.resources if r.type == type_ and r.properties.get(name_key) == name]
+    return found
+
+
+@pytest.fixture(scope="module")
+def denials(world: aws_world.World) -> LiveScanResult:
+    handlers = [
+        ("before-call.sagemaker.ListNotebookInstances", denied("ListNotebookInstances"), False),
+        ("before-call.s3.GetBucketPolicy", denied("GetBucketPolicy"), False),
+        ("before-call.kms.GetKeyPolicy", denied("GetKeyPolicy"), False),
+        ("before-call.sagemaker.DescribeModel", denied("DescribeModel"), False),
+        ("before-call.iam.GetAccountAuthorizationDetails", denied("GetAccountAuthorizationDetails"), False),
+    ]
+    with injected(*handlers):
+        return collect(LiveScanOptions(regions=US))
+
+
+def test_denied_listing_names_the_operation(denials: LiveScanResult) -> None:
+    failures = {(f.region, f.resource_type): f for f in denials.failures}
+    notebooks = failures[("us-east-1", "AWS::SageMaker::NotebookInstance")]
+    assert notebooks.account == MANAGEMENT and notebooks.operation == "sagemaker.ListNotebookInstances"
+    assert notebooks.message.startswith("sagemaker.ListNotebookInstances: AccessDenied: ")
+    assert notebooks.scope_id == f"{MANAGEMENT}/us-east-1/AWS::SageMaker::NotebookInstance"
+    assert ("us-east-1", "AWS::SageMaker::NotebookInstanceLifecycleConfig") in failures
+    assert failures[("global", "AWS::IAM::Role")].operation == "iam.GetAccountAuthorizationDetails"
+    assert ("global", "AWS::IAM::ManagedPolicy") in failures
+    assert len(denials.failures) == 4
+    found = types(denials)
+    assert "AWS::SageMaker::NotebookInstance" not in found and "AWS::IAM::Role" not in found
+    for still in ("AWS::EC2::VPC", "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::SageMaker::Domain", "AWS::SageMaker::TrainingJob"):
+        assert still in found, still
+
+
+def test_denied_resource_policy_read_is_an_error_with_the_hint(denials: LiveScanResult) -> None:
+    bucket = one(denials, "AWS::S3::Bucket", "BucketName", "sf-data-123")
+    error = bucket.extra["policy_error"]
+    assert isinstance(error, ReadError) and error.operation == "s3.GetBucketPolicy"
+    assert "AccessDenied" in error.message and "inside the VPC" in error.message and "aws:PrincipalArn" in error.message
+    assert bucket.properties["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True  # other reads went on
+    assert not [r for r in denials.resources if r.type == "AWS::S3::BucketPolicy"]
+    key = one(denials, "AWS::KMS::Key", "Description", "data key")
+    assert isinstance(key.properties["KeyPolicy"], ReadError) and "inside the VPC" in key.properties["KeyPolicy"].message
+    assert key.properties["EnableKeyRotation"] is True
+
+
+def test_denied_describe_is_a_read_error_value(denials: LiveScanResult) -> None:
+    model = one(denials, "AWS::SageMaker::Model", "ModelName", "public")
+    assert isinstance(model.properties["VpcConfig"], ReadError)
+    assert model.properties["VpcConfig"].operation == "sagemaker.DescribeModel"
+    assert "inside the VPC" not in model.properties["VpcConfig"].message  # a model has no resource policy
+
+
+def test_moto_style_403_code_counts_as_denied(world: aws_world.World) -> None:
+    def moto_denied(**_: Any) -> Any:
+        response, _parsed = denied("DescribeVpcEndpoints")()
+        return response, {"Error": {"Code": "403", "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    def key_403(**_: Any) -> Any:
+        response, _parsed = denied("DescribeKey")()
+        return response, {"Error": {"Code": "403", "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    with injected(
+        ("before-call.ec2.DescribeVpcEndpoints", moto_denied, False), ("before-call.kms.DescribeKey", key_403, False)
+    ):
+        result = collect(LiveScanOptions(regions=US))
+    (failure,) = result.failures
+    assert failure.resource_type == "AWS::EC2::VPCEndpoint" and failure.message.startswith("ec2.DescribeVpcEndpoints: 403")
+    keys = [r for r in result.resources if r.type == "AWS::KMS::Key"]
+    assert keys and all("inside the VPC" in r.properties["KeyState"].message for r in keys)
+
+
+def test_throttling_until_retries_are_exhausted(world: aws_world.World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no back-off sleeps, and the adaptive mode's client-side rate limiter never waits
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
+    attempts: list[int] = []
+    with injected(("before-send.sagemaker.ListModels", throttled(attempts), True)):
+        result = collect(LiveScanOptions(regions=US))
+    (failure,) = result.failures
+    assert failure.operation == "sagemaker.ListModels" and failure.resource_type == "AWS::SageMaker::Model"
+    # botocore's retries max_attempts counts retries: 1 attempt + 8 retries
+    assert "ThrottlingException" in failure.message and "gave up after 9 attempts" in failure.message
+    assert len(attempts) == 9
+    assert result.api_calls["by_operation"]["sagemaker.ListModels"] == 1
+    assert result.api_calls["retries"] == result.api_calls["retries_by_operation"]["sagemaker.ListModels"] == 8
+    assert "AWS::SageMaker::TrainingJob" in types(result)  # the same client goes on with the jobs
+
+
+def test_region_not_opted_in_is_a_notice(world: aws_world.World) -> None:
+    result = collect(LiveScanOptions(regions=("us-east-1", "me-south-1")))
+    assert result.regions == ("us-east-1",)
+    assert f"skipped opt-in region me-south-1 in account {MANAGEMENT} (not enabled)" in result.notices
+    assert not [r for r in result.resources if r.region == "me-south-1"] and not result.failures
+
+
+def test_all_regions_are_the_enabled_ones_of_the_partition(world: aws_world.World) -> None:
+    def few_regions(parsed: dict[str, Any], **_: Any) -> None:
+        keep = {"us-east-1", "eu-west-1", "me-south-1", "cn-north-1"}
+        parsed["Regions"] = [r for r in parsed["Regions"] if r["RegionName"] in keep]
+
+    with injected(("after-call.ec2.DescribeRegions", few_regions, False)):
+        result = collect(LiveScanOptions(regions=("all",)))
+    assert result.regions == ("eu-west-1", "us-east-1")
+    assert any("me-south-1" in notice for notice in result.notices)
+
+
+def test_unreachable_member_account(world: aws_world.World) -> None:
+    def refuse(params: dict[str, Any], **_: Any) -> Any:
+        if "210987654321" in str(params.get("body")):
+            return denied("AssumeRole")()
+        return None
+
+    options = LiveScanOptions(regions=US, accounts=(world.member, "210987654321"), role_name=aws_world.SCANNER_ROLE)
+    with injected(("before-call.sts.AssumeRole", refuse, False)):
+        result = collect(options)
+        assert result.accounts == (world.member, "210987654321")
+        assert any(n.startswith("account 210987654321 not scanned: sts.AssumeRole: AccessDenied") for n in result.notices)
+        lost = {(f.region, f.resource_type) for f in result.failures if f.account == "210987654321"}
+        assert ("global", "AWS::IAM::Role") in lost and ("us-east-1", "AWS::S3::Bucket") in lost
+        assert {f.operation for f in result.failures} == {"sts.AssumeRole"}
+        assert "AWS::S3::Bucket" in types(result, world.member)
+        with pytest.raises(LiveScanSetupError, match="cannot assume role 'sagefence-scanner' in any"):
+            collect(LiveScanOptions(regions=US, accounts=("210987654321",), role_name=aws_world.SCANNER_ROLE))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (LiveScanOptions(accounts=("210987654321",)), "--role-name is required"),
+        (LiveScanOptions(accounts=("ml-dev",), role_name="r"), "not a 12-digit account id"),
+        (LiveScanOptions(accounts=("210987654321",), organization=True, role_name="r"), "cannot be combined"),
+        (LiveScanOptions(regions=("us-east-7",)), "unknown region"),
+        (LiveScanOptions(max_workers=0), "--max-workers"),
+    ],
+)
+def test_setup_errors(world: aws_world.World, options: LiveScanOptions, message: str) -> None:
+    with pytest.raises(LiveScanSetupError, match=message):
+        collect(options)
+
+
+def test_no_credentials_is_a_setup_error(world: aws_world.World, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(LiveScanSetupError, match="cannot use the AWS credentials"):
+        collect(LiveScanOptions(regions=US))
+    with pytest.raises(LiveScanSetupError, match="profile"):
+        collect(LiveScanOptions(profile="nope", regions=US))
+
+
+def test_calls_grow_by_a_fixed_few_per_resource(world: aws_world.World) -> None:
+    region = "us-west-2"
+    before = collect(LiveScanOptions(regions=(region,))).api_calls["total"]
+    s3 = boto3.client("s3", region_name=region)
+    for name in ("sf-extra-1", "sf-extra-2"):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    boto3.client("kms", region_name=region).create_key(Description="extra")
+    boto3.client("sagemaker", region_name=region).create_notebook_instance(
+        NotebookInstanceName="extra", InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/x"
+    )
+    after = collect(LiveScanOptions(regions=(region,))).api_calls["total"]
+    assert after - before == 2 * 4 + 3 + 2  # per bucket, per key, per notebook without lifecycle config
