@@ -20,6 +20,8 @@ ContextValue = str | Sequence[str]
 
 
 def _context_value(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
     if isinstance(value, bool):
         return ("true" if value else "false",)
     if isinstance(value, str):
@@ -27,7 +29,7 @@ def _context_value(value: object) -> tuple[str, ...]:
     if isinstance(value, int | float):
         return (str(value),)
     if isinstance(value, Sequence):
-        return tuple(_context_value(item)[0] for item in value)
+        return tuple(text for item in value for text in _context_value(item))
     raise TypeError(f"context value must be a string or a sequence of strings, not {type(value).__name__}")
 
 
@@ -69,7 +71,7 @@ class Request:
     """One request: who does what on which resource, and the request context.
 
     Context keys are case-insensitive; a value is a string or a sequence of strings
-    (multi-valued keys). An empty sequence counts as an absent key. `principal_account`
+    (multi-valued keys). None or an empty sequence counts as an absent key. `principal_account`
     and `principal_type` are derived from `principal_arn` unless given; a service
     principal such as ``sagemaker.amazonaws.com`` has type ``Service`` and no account.
     """

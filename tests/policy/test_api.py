@@ -143,6 +143,10 @@ def test_request_context_is_case_insensitive_and_multi_valued() -> None:
         PROBE, "s3:GetObject", "arn:aws:s3:::b/k", {"aws:sourcevpce": "v", "sagemaker:vpcsubnets": ("a", "b")}
     )
     hash(request)
+    assert Request(PROBE, "a:b", "*", {"aws:SourceVpce": None, "k": [], "n": 5, "b": True}).context == {
+        "n": ("5",),
+        "b": ("true",),
+    }
     changed = request.with_context({"aws:SourceVpce": None, "aws:SourceIp": "203.0.113.10"})
     assert changed.values("aws:SourceVpce") == () and changed.values("aws:sourceip") == ("203.0.113.10",)
 
