@@ -92,10 +92,11 @@ def evaluate(
     and SCPs given) is evaluated, and a grant to the requester's account counts as an
     allow: the question is what that policy says. A cross-account request (the
     principal's account differs from `resource_account`) needs an allow in the resource
-    policy as well as in the identity policies; without a resource policy it is denied. SCPs given are all required to allow
-    (pass one merged policy per level of the organization). Policies from
-    `unknown_policy` never deny and are taken to allow nothing; `uncertain` reports when
-    allowing everything instead would change the decision.
+    policy as well as in the identity policies; without a resource policy it is denied.
+    SCPs given are all required to allow (pass one merged policy per level of the
+    organization). Policies from `unknown_policy` never deny and are taken to allow
+    nothing; `uncertain` reports when allowing everything instead would change the
+    decision.
     """
     everything = [*identity, *([resource] if resource is not None else []), *scps]
     everything += [boundary] if boundary is not None else []
