@@ -151,7 +151,8 @@ def test_bad_config_exits_2_with_one_line(config: str, message: str, tmp_path: P
 
 
 def test_config_overrides_severity_and_disables(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("rules: {S3-005: {severity: low}, S3-003: {enabled: false}}\n")
+    (tmp_path / "c.yaml").write_text("rules: {S3-005: {severity: low}, S3-003: {enabled: false}, S3-001: {enabled: false},"
+                                      " S3-004: {enabled: false}}\n")
     code, out, _ = run("scan", "templates", str(FAIL_BUCKET), "--config", str(tmp_path / "c.yaml"), "--format", "json")
     doc = json.loads(out)
     assert {f["rule_id"] for f in doc["findings"]} >= {"S3-005"} and "S3-003" not in {f["rule_id"] for f in doc["findings"]}
@@ -210,9 +211,9 @@ def test_rules_json_lists_the_catalogue() -> None:
 
 @pytest.mark.parametrize("argv", [["--version"], ["rules"], ["scan", "templates", str(FIXTURES / "rules")]])
 def test_template_commands_never_import_boto3(argv: list[str]) -> None:
-    code = ("import sys, runpy\nsys.argv = ['sagefence', *%r]\n"
+    code = (f"import sys, runpy\nsys.argv = ['sagefence', *{argv!r}]\n"
             "try:\n    runpy.run_module('sagefence', run_name='__main__')\nexcept SystemExit:\n    pass\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'moto'))\n"
-            "sys.stderr.write('IMPORTED ' + ','.join(bad) + '\\n')\n") % (argv,)
+            "sys.stderr.write('IMPORTED ' + ','.join(bad) + '\\n')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "IMPORTED \n" in proc.stderr, proc.stderr[-2000:]

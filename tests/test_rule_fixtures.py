@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sagefence.config import Config
 from tests.conftest import FIXTURES, scan
 
 RULE_DIRS = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir())
@@ -15,13 +16,14 @@ RULE_DIRS = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir())
 def _cases():
     for folder in RULE_DIRS:
         expected = yaml.safe_load((folder / "expected.yaml").read_text())
+        config = Config.model_validate(expected.pop("config", {}))
         for name, results in expected.items():
-            yield pytest.param(folder.name, folder / name, results, id=f"{folder.name}/{name}")
+            yield pytest.param(folder.name, folder / name, results, config, id=f"{folder.name}/{name}")
 
 
-@pytest.mark.parametrize(("rule_id", "path", "expected"), list(_cases()))
-def test_fixture(rule_id: str, path: Path, expected: dict[str, str]) -> None:
-    doc = scan([path], rules=[rule_id])
+@pytest.mark.parametrize(("rule_id", "path", "expected", "config"), list(_cases()))
+def test_fixture(rule_id: str, path: Path, expected: dict[str, str], config: Config) -> None:
+    doc = scan([path], rules=[rule_id], config=config)
     assert not doc.errors, doc.errors
     got = {}
     for f in doc.findings:
@@ -35,5 +37,6 @@ def test_fixture(rule_id: str, path: Path, expected: dict[str, str]) -> None:
 def test_every_fixture_file_is_listed() -> None:
     for folder in RULE_DIRS:
         expected = yaml.safe_load((folder / "expected.yaml").read_text())
+        expected.pop("config", None)
         files = {p.name for p in folder.iterdir() if p.name != "expected.yaml"}
         assert files == set(expected), folder.name

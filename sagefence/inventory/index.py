@@ -70,6 +70,7 @@ class Inventory:
         self._by_type: dict[str, list[Located]] = {}
         self._policy_cache: dict[tuple[int, str], Any] = {}
         self._extra_roles = dict(extra_roles or {})
+        self._scp_cache: dict[str, list[Any]] = {}
         self._build()
 
     # -- lookups --------------------------------------------------------------------------
@@ -97,6 +98,33 @@ class Inventory:
         if isinstance(found, Role):
             return found
         return self._extra_roles.get(arn) if isinstance(arn, str) else None
+
+    def extra_roles(self) -> Mapping[str, Role]:
+        return self._extra_roles
+
+    def scps_for(self, account: str | None) -> list[Any]:
+        """The SCPs that apply to an account, one merged policy per level (root, OUs, account)."""
+        if account is None or not self._by_type.get("AWS::Organizations::Policy"):
+            return []
+        if account in self._scp_cache:
+            return self._scp_cache[account]
+        record = next((a for a in self._by_type.get("AWS::Organizations::Account", ())
+                       if a.props.get("Id") == account), None)
+        levels = [*as_list(record.props.get("ParentIds")), account] if record is not None else [account]
+        merged = []
+        for level in levels:
+            statements: list[Any] = []
+            for scp in self._by_type["AWS::Organizations::Policy"]:
+                if level in as_list(scp.props.get("TargetIds")):
+                    content = scp.props.get("Content")
+                    if isinstance(content, str):
+                        content = json.loads(content)
+                    statements.extend(as_list(content.get("Statement")) if isinstance(content, Mapping) else [])
+            if statements:
+                merged.append(self.policy({"Version": "2012-10-17", "Statement": statements},
+                                          f"SCPs attached to {level}", "scp"))
+        self._scp_cache[account] = merged
+        return merged
 
     def endpoints_of(self, vpc: Located) -> list[VpcEndpoint]:
         keys = set(_keys(vpc.raw))

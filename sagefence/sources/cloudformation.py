@@ -19,7 +19,7 @@ from typing import Any
 
 from sagefence.inventory.raw import InlineSuppression, RawResource
 from sagefence.sources.cfn_yaml import TemplateReadError, read_document
-from sagefence.sources.intrinsics import NO_VALUE, IntrinsicError, Resolver, RefToken
+from sagefence.sources.intrinsics import NO_VALUE, IntrinsicError, RefToken, Resolver
 from sagefence.status import SourceKind
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
@@ -227,7 +227,7 @@ class _Conditions:
 def _assignments(free: list[str]) -> Iterator[tuple[dict[str, bool], bool]]:
     if len(free) <= MAX_EXACT_CONDITIONS:
         for combo in itertools.product((True, False), repeat=len(free)):
-            yield dict(zip(free, combo)), False
+            yield dict(zip(free, combo, strict=True)), False
         return
     yield dict.fromkeys(free, True), True
     yield dict.fromkeys(free, False), True

@@ -1,0 +1,213 @@
+"""Simulated IAM rules: open trust (IAM-001), PassRole on everything (IAM-002),
+broken assume chains (IAM-003) and broken PassRole relationships (IAM-004)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sagefence.checks import Result, failed, passed, unknown
+from sagefence.checks.probes import OUTSIDE_ACCOUNT, base_context, probe, probe_arn, role_evaluation
+from sagefence.checks.trust import admits, trust_policy
+from sagefence.inventory.index import Inventory
+from sagefence.inventory.models import Located, ManagedPolicy, PolicyDoc, Role
+from sagefence.policy import Policy, Request, action_matches, condition_values, evaluate, named_principals
+
+RESTRICTING_KEYS = frozenset({"sts:externalid", "aws:principalorgid", "aws:principalarn", "aws:sourceaccount",
+                              "aws:sourcearn"})
+UNRELATED_ROLE = "sagefence-probe-unrelated"
+
+
+def _restricted(statement: Any) -> bool:
+    return any(c.key in RESTRICTING_KEYS for c in statement.conditions)
+
+
+def open_trust(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    policy = trust_policy(role, inventory)
+    own = role.account or "123456789012"
+    trusted = {own, *inventory.config.trusted_accounts}
+    opened: list[str] = []
+    maybe: list[str] = []
+    for named in named_principals(policy):
+        if named.kind not in ("*", "AWS"):
+            continue
+        if named.opaque:
+            principal, account = named.value, None
+        elif named.value == "*":
+            principal, account = probe_arn(OUTSIDE_ACCOUNT), OUTSIDE_ACCOUNT
+        elif named.account is None or named.account in trusted:
+            continue
+        else:
+            account = named.account
+            principal = named.value if ":role/" in named.value or ":user/" in named.value else probe_arn(account)
+        request = Request(principal, "sts:AssumeRole", role.arn, base_context(principal, account or OUTSIDE_ACCOUNT))
+        result = evaluate(request, resource=policy)
+        if result.explicitly_denied:
+            continue
+        if not result.allowed and _restricted(named.statement):
+            continue
+        if not result.allowed and not any(
+                action_matches(a, "sts:AssumeRole") for a in (named.statement.actions or ("*",))):
+            continue
+        grant = f"{named.value} may assume the role ({named.statement.ref.label})"
+        (maybe if named.opaque else opened).append(grant)
+    evidence = {"policy": policy.source, "trusted_accounts": sorted(trusted)}
+    if opened:
+        yield failed("; ".join(opened) + " with no condition on sts:ExternalId, aws:PrincipalOrgID, "
+                     "aws:PrincipalArn, aws:SourceAccount or aws:SourceArn", grants=opened, **evidence)
+    elif maybe:
+        yield unknown("; ".join(maybe) + ": the account is not known before deployment and may be any account",
+                      grants=maybe, **evidence)
+    else:
+        yield passed("only the role's own account, trusted accounts, services or restricted principals may assume it",
+                     **evidence)
+
+
+def _passrole_docs(resource: Located) -> list[PolicyDoc]:
+    """The identity policies whose statements sit on this resource for IAM-002."""
+    if isinstance(resource, Role):
+        return [d for d in resource.policies if d.holder is not None and d.holder.raw is resource.raw
+                or d.holder is None and d.arn and d.arn.startswith("arn:aws:iam::aws:policy/")
+                or isinstance(d.holder, ManagedPolicy) and d.holder.aws_managed]
+    if isinstance(resource, ManagedPolicy) and not resource.aws_managed:
+        what = "managed policy" if resource.raw.type == "AWS::IAM::ManagedPolicy" else "policy"
+        return [PolicyDoc(resource.document, f"{what} {resource.arn if resource.live else resource.id}",
+                          resource, "identity", resource.arn)]
+    return []
+
+
+def _grants_passrole(policy: Policy) -> bool:
+    for s in policy.statements:
+        if not s.is_allow:
+            continue
+        if s.actions is not None and any(action_matches(a, "iam:PassRole") for a in s.actions):
+            return True
+        if s.not_actions is not None and not any(action_matches(a, "iam:PassRole") for a in s.not_actions):
+            return True
+    return False
+
+
+def passrole_everything(resource: Located, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    account = resource.raw.account or "123456789012"
+    holders: list[str] = []
+    opened: list[str] = []
+    for doc in _passrole_docs(resource):
+        if doc.document is None:
+            continue
+        policy = inventory.policy(doc)
+        if not _grants_passrole(policy):
+            continue
+        holders.append(policy.source)
+        request = probe("iam:PassRole", probe_arn(account, UNRELATED_ROLE), account)
+        result = evaluate(request, identity=[policy])
+        if result.allowed:
+            opened.append(f"{policy.source} allows iam:PassRole on every role without an iam:PassedToService "
+                          f"condition ({', '.join(r.label for r in result.deciding)})")
+    if not holders:
+        return
+    if opened:
+        yield failed("; ".join(opened), policies=holders)
+    else:
+        yield passed("iam:PassRole grants are scoped to specific roles or by iam:PassedToService", policies=holders)
+
+
+def _assume_allowed(inventory: Inventory, source: Role, target_arn: str) -> bool:
+    account = source.account or "123456789012"
+    return role_evaluation(inventory, source, probe("sts:AssumeRole", target_arn, account, principal=source.arn)).allowed
+
+
+def _scan_roles(inventory: Inventory) -> list[Role]:
+    roles = {r.arn: r for r in inventory.of_type("AWS::IAM::Role") if isinstance(r, Role)}
+    for arn, role in inventory.extra_roles().items():
+        roles.setdefault(arn, role)
+    return list(roles.values())
+
+
+def assume_chain(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    account = role.account or "123456789012"
+    broken: list[str] = []
+    checked: list[str] = []
+    if not role.policies:
+        others: list[Role] = []
+    elif _assume_allowed(inventory, role, probe_arn(account, UNRELATED_ROLE)):
+        others = []  # a wildcard grant names no role in particular: not a chain
+    else:
+        others = [r for r in _scan_roles(inventory) if r.arn != role.arn]
+    for target in others:
+        if not _assume_allowed(inventory, role, target.arn):
+            continue
+        checked.append(target.arn)
+        if not admits(target, inventory, role.arn, account):
+            broken.append(f"{role.id} is allowed sts:AssumeRole on {target.arn}, but {target.id}'s trust policy "
+                          f"admits neither {role.arn} nor arn:aws:iam::{account}:root")
+    for named in _cross_account_trusts(role, inventory):
+        checked.append(named.arn)
+        if not _assume_allowed(inventory, named, role.arn):
+            broken.append(f"{role.id} trusts {named.arn} (another account), but {named.id} is not allowed "
+                          f"sts:AssumeRole on {role.arn}")
+    if broken:
+        yield failed("; ".join(broken), roles=checked)
+    elif checked:
+        yield passed(f"assume relationships line up with {', '.join(checked)}", roles=checked)
+
+
+def _cross_account_trusts(role: Role, inventory: Inventory) -> list[Role]:
+    if role.trust_policy is None:
+        return []
+    out = []
+    for named in named_principals(trust_policy(role, inventory)):
+        if named.kind != "AWS" or ":role/" not in named.value or named.account in (None, role.account):
+            continue
+        source = inventory.role_by_arn(named.value)
+        if source is not None:
+            out.append(source)
+    return out
+
+
+def passrole_relationships(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    account = role.account or "123456789012"
+    problems: list[str] = []
+    checked: list[str] = []
+    for expectation in inventory.config.expectations.passrole:
+        if expectation.deployer not in (role.arn, role.id):
+            continue
+        target = inventory.role_by_arn(expectation.role) or inventory.lookup(expectation.role, "AWS::IAM::Role")
+        target_arn = target.arn if isinstance(target, Role) else expectation.role
+        checked.append(f"expectation: pass {target_arn} to {expectation.service}")
+        request = probe("iam:PassRole", target_arn, account, {"iam:PassedToService": expectation.service},
+                        principal=role.arn)
+        if not role_evaluation(inventory, role, request).allowed:
+            problems.append(f"{role.id} is not allowed iam:PassRole on {target_arn} with iam:PassedToService="
+                            f"{expectation.service} (config expectations.passrole)")
+    problems.extend(_scoped_grants(role, inventory, account, checked))
+    if problems:
+        yield failed("; ".join(problems), checked=checked)
+    elif checked:
+        yield passed("PassRole grants and expectations line up: " + "; ".join(checked), checked=checked)
+
+
+def _scoped_grants(role: Role, inventory: Inventory, account: str, checked: list[str]) -> list[str]:
+    """(b): a grant scoped by iam:PassedToService to a service the target role's trust does not admit."""
+    services: list[str] = []
+    for doc in role.policies:
+        if doc.document is not None:
+            services.extend(condition_values(inventory.policy(doc), "iam:PassedToService"))
+    if not services:
+        return []
+    unrelated = probe("iam:PassRole", probe_arn(account, UNRELATED_ROLE), account,
+                      {"iam:PassedToService": services[0]}, principal=role.arn)
+    if role_evaluation(inventory, role, unrelated).allowed:
+        return []  # wildcard grants are IAM-002's concern
+    problems = []
+    for target in _scan_roles(inventory):
+        for service in dict.fromkeys(services):
+            if "*" in service:
+                continue
+            request = probe("iam:PassRole", target.arn, account, {"iam:PassedToService": service}, principal=role.arn)
+            if not role_evaluation(inventory, role, request).allowed:
+                continue
+            checked.append(f"grant: pass {target.arn} to {service}")
+            if target.trust_policy is not None and not admits(target, inventory, service):
+                problems.append(f"{role.id} may pass {target.arn} to {service}, but {target.id}'s trust policy "
+                                f"does not admit {service}")
+    return problems

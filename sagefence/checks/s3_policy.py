@@ -1,0 +1,91 @@
+"""Simulated S3 rules: DenyNoVPC (S3-001), stale endpoint ids (S3-002), TLS only (S3-004)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sagefence.checks import Result, failed, passed, unknown
+from sagefence.checks.probes import account_of_resource, denied_everywhere, designated_endpoint, probe
+from sagefence.inventory.index import Inventory
+from sagefence.inventory.models import Bucket
+from sagefence.policy import condition_values, evaluate
+from sagefence.values import is_opaque, require
+
+BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketAcl", "s3:PutBucketAcl")
+OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:GetObjectAcl", "s3:PutObjectAcl")
+PROBE_OBJECT = "sagefence-probe-object"
+
+
+def _policy(bucket: Bucket, inventory: Inventory) -> Any:
+    document = require(bucket.policy, "bucket policy")
+    if document is None:
+        return None
+    return inventory.policy(document, f"bucket policy of {bucket.id}", "resource")
+
+
+def deny_no_vpc(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    policy = _policy(bucket, inventory)
+    if policy is None:
+        yield failed(f"bucket {bucket.id} has no bucket policy, so nothing denies access from outside the "
+                     "designated VPC endpoints")
+        return
+    arn = bucket.arn
+    requests = [(a, arn) for a in BUCKET_ACTIONS] + [(a, f"{arn}/{PROBE_OBJECT}") for a in OBJECT_ACTIONS]
+    open_, deciding = denied_everywhere(policy, requests, account_of_resource(bucket))
+    evidence = {"policy": policy.source, "denied_by": sorted(deciding)}
+    if open_:
+        yield failed("; ".join(open_), not_denied=open_, **evidence)
+    else:
+        yield passed(f"every probed S3 action is denied from outside the designated endpoints by "
+                     f"{', '.join(sorted(deciding))}", **evidence)
+
+
+def stale_endpoint_ids(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    policy = _policy(bucket, inventory)
+    if policy is None:
+        return
+    problems: list[str] = []
+    unknowns: list[str] = []
+    checked: list[str] = []
+    for key, rtype in (("aws:SourceVpce", "AWS::EC2::VPCEndpoint"), ("aws:SourceVpc", "AWS::EC2::VPC")):
+        for value in condition_values(policy, key):
+            if "*" in value or "?" in value:
+                continue
+            checked.append(f"{key}={value}")
+            target = inventory.lookup(value)
+            if target is not None and target.raw.type == rtype:
+                continue
+            if target is not None:
+                problems.append(f"{key} {value} names a {target.raw.type} ({target.id}), not a {rtype}")
+            elif bucket.live:
+                if not inventory.exists(value):
+                    problems.append(f"{key} {value} does not exist in the scanned accounts")
+            elif is_opaque(value):
+                unknowns.append(f"{key} {value} is not known before deployment")
+            else:
+                unknowns.append(f"{key} {value} is a literal id; it cannot be checked against the templates")
+    if not checked:
+        return
+    if problems:
+        yield failed("; ".join(problems), values=checked, policy=policy.source)
+    elif unknowns:
+        yield unknown("; ".join(unknowns), values=checked, policy=policy.source)
+    else:
+        yield passed(f"{', '.join(checked)} name resources of the scan", values=checked, policy=policy.source)
+
+
+def tls_only(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    policy = _policy(bucket, inventory)
+    if policy is None:
+        yield failed(f"bucket {bucket.id} has no bucket policy, so requests without TLS are not denied")
+        return
+    target = f"{bucket.arn}/{PROBE_OBJECT}"
+    context = {**designated_endpoint(policy), "aws:SecureTransport": "false"}
+    result = evaluate(probe("s3:GetObject", target, account_of_resource(bucket), context), resource=policy)
+    refs = [r.label for r in result.deciding]
+    if result.explicitly_denied:
+        yield passed(f"s3:GetObject without TLS is denied by {', '.join(refs)}", denied_by=refs, policy=policy.source)
+    else:
+        yield failed(f"s3:GetObject on {target} with aws:SecureTransport=false is not denied",
+                     policy=policy.source, context={k: v for k, v in context.items()})

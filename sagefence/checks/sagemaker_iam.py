@@ -1,0 +1,60 @@
+"""Simulated SM-001, the SageMaker VPC guardrail, and IAM-005 (no AdministratorAccess)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sagefence.checks import Result, failed, passed, unknown
+from sagefence.checks.probes import probe, role_evaluation
+from sagefence.checks.trust import sagemaker_can_assume
+from sagefence.inventory.index import Inventory
+from sagefence.inventory.models import Role
+
+GUARDED = {
+    "sagemaker:CreateNotebookInstance": "notebook-instance",
+    "sagemaker:CreateTrainingJob": "training-job",
+    "sagemaker:CreateProcessingJob": "processing-job",
+    "sagemaker:CreateHyperParameterTuningJob": "hyper-parameter-tuning-job",
+    "sagemaker:CreateModel": "model",
+}
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    if not sagemaker_can_assume(role, inventory):
+        return
+    account = role.account or "123456789012"
+    region = role.raw.region or inventory.config.region
+    opened: list[str] = []
+    uncertain: list[str] = []
+    allowed_by: set[str] = set()
+    for action, kind in GUARDED.items():
+        target = f"arn:aws:sagemaker:{region}:{account}:{kind}/sagefence-probe"
+        result = role_evaluation(inventory, role, probe(action, target, account, principal=role.arn))
+        if result.allowed:
+            opened.append(action)
+            allowed_by.update(r.label for r in result.deciding)
+        elif result.uncertain:
+            uncertain.append(action)
+    evidence = {"policies": [p.source for p in role.policies], "allowed_by": sorted(allowed_by)}
+    if opened:
+        yield failed(f"role {role.id} may call {', '.join(opened)} without sagemaker:VpcSubnets or "
+                     "sagemaker:VpcSecurityGroupIds (outside the VPC)", open_actions=opened, **evidence)
+    elif uncertain:
+        yield unknown(f"{', '.join(uncertain)} without a VpcConfig is not allowed by the known policies, but a "
+                      "managed policy whose content is not known may allow it", actions=uncertain, **evidence)
+    else:
+        yield passed("no guarded SageMaker action is allowed without sagemaker:VpcSubnets / VpcSecurityGroupIds",
+                     **evidence)
+
+
+def no_administrator_access(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+    if not sagemaker_can_assume(role, inventory):
+        return
+    attached = [str(a) for a in role.managed_policy_arns if str(a) == ADMIN]
+    attached += [p.source for p in role.policies if p.arn == ADMIN and p.source not in attached]
+    if attached:
+        yield failed(f"role {role.id}, which SageMaker can assume, has AdministratorAccess attached", policy=ADMIN)
+    else:
+        yield passed("AdministratorAccess is not attached")
