@@ -179,9 +179,11 @@ def sanity(tool: str, stdout: Path, output: Path) -> str:
     try:
         if tool == "sagefence":
             document = json.loads(output.read_text())
-            summary = document.get("summary", {})
-            return f"{len(document.get('findings', []))} findings, {len(document.get('errors', []))} errors, " \
-                   f"fail {sum(summary.get('fail', {}).values())}, pass {summary.get('pass')}"
+            summary, findings = document.get("summary", {}), document.get("findings", [])
+            rules = len({f.get("rule_id") for f in findings})
+            return f"{len(findings)} findings of {rules} rules, {len(document.get('errors', []))} errors, " \
+                   f"fail {sum(summary.get('fail', {}).values())}, pass {summary.get('pass')}, " \
+                   f"unknown {summary.get('unknown')}"
         if tool == "checkov":
             reports = json.loads(text)
             reports = reports if isinstance(reports, list) else [reports]
@@ -313,12 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     plan = {"small": (1, 20), "large": (large, 200)}
     report: dict[str, Any] = {
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-                    "pinned_to_cpus": args.cpus or None, "gnu_time": GNU_TIME.exists()},
+                    "pinned_to_cpus": args.cpus or None, "gnu_time": GNU_TIME.exists(),
+                    "load_average_at_start": os.getloadavg()},
         "settings": {"runs": args.runs, "scale": args.scale, "seed": args.seed, "pins": PINS},
         "startup": startup(args), "scenarios": []}
     for name in args.scenarios.split(","):
         templates, resources = plan[name]
         report["scenarios"].append(scenario(name, templates, resources, args))
+    report["machine"]["load_average_at_end"] = os.getloadavg()
     print("\n" + table(report))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
