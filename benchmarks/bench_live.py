@@ -324,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         moto.wait(timeout=30)
     report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
                            args.resources, "latency_ms": args.latency_ms, "workers": workers,
-                           "moto": moto_version(), "python": sys.version.split()[0]},
+                           "moto": moto_version(), "python": sys.version.split()[0],
+                           "load_average_at_end": os.getloadavg()},
               "seeded": seeded, "proxy_check": check, "warm_up": warm, "runs": runs}
     print("\n" + table(report))
     if args.json_out:
