@@ -12,6 +12,7 @@ from sagefence.sources.aws.calls import TaskClients
 from sagefence.sources.aws.errors import READ_ERRORS, Batch
 from sagefence.sources.aws.options import LiveScanOptions
 from sagefence.sources.aws.shape import pages, present, resource
+from sagefence.values import Missing
 
 ROLE = "AWS::IAM::Role"
 MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
@@ -38,15 +39,18 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
             batch.fail(account, GLOBAL, type_, _OPERATION, err)
         return batch
     attached: dict[str, list[str]] = defaultdict(list)
+    boundaries: set[str] = set()
     for role in roles:
         for policy in role.get("AttachedManagedPolicies", []):
             attached[policy["PolicyArn"]].append(role["RoleName"])
+        boundaries.add((role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn", ""))
         batch.resources.append(_role(role, account))
     for policy in policies:
-        aws_managed = policy["Arn"].split(":")[4] == "aws"
-        in_use = policy.get("AttachmentCount", 0) or policy.get("PermissionsBoundaryUsageCount", 0)
+        arn = policy["Arn"]
+        aws_managed = arn.split(":")[4] == "aws"
+        in_use = policy.get("AttachmentCount") or policy.get("PermissionsBoundaryUsageCount")
         # Customer managed policies are kept even when detached: attaching is one call away.
-        if in_use or attached.get(policy["Arn"]) or not aws_managed:
+        if in_use or arn in attached or arn in boundaries or not aws_managed:
             batch.resources.append(_policy(policy, sorted(attached.get(policy["Arn"], [])), aws_managed, account))
     return batch
 
@@ -77,8 +81,8 @@ def _policy(policy: dict[str, Any], roles: list[str], aws_managed: bool, account
         ManagedPolicyName=policy.get("PolicyName") or policy["Arn"].rsplit("/", 1)[-1],  # moto omits it
         Path=policy.get("Path", "/"),
         Description=policy.get("Description"),
-        PolicyDocument=document,
         Roles=roles,
     )
+    properties["PolicyDocument"] = document if document is not None else Missing("PolicyDocument")
     extra = {"aws_managed": aws_managed}
     return resource(MANAGED_POLICY, policy["Arn"], properties, account, None, arn=policy["Arn"], extra=extra)

@@ -185,3 +185,10 @@ def test_calls_grow_by_a_fixed_few_per_resource(world: aws_world.World) -> None:
     )
     after = collect(LiveScanOptions(regions=(region,))).api_calls["total"]
     assert after - before == 2 * 4 + 3 + 2  # per bucket, per key, per notebook without lifecycle config
+
+
+def test_progress_bar_does_not_change_the_result(world: aws_world.World) -> None:
+    quiet = collect(LiveScanOptions(regions=US))
+    shown = collect(LiveScanOptions(regions=US, progress=True, max_workers=2))
+    assert [r.id for r in shown.resources] == [r.id for r in quiet.resources]
+    assert shown.api_calls["by_operation"] == quiet.api_calls["by_operation"]
