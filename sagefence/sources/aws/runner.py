@@ -40,17 +40,12 @@ class _Member:
 def run(options: LiveScanOptions) -> LiveScanResult:
     if options.max_workers < 1 or options.recent_jobs < 0:
         raise LiveScanSetupError("--max-workers must be at least 1 and recent_jobs not negative")
+    requested = accounts.requested_accounts(options)
     counter = CallCounter()
     me = accounts.caller(options, counter)
-    requested = accounts.requested_accounts(options)
     out = Batch()
-    active: tuple[organizations.Member, ...] = ()
+    active = _active_members(me, options, out) if options.organization else ()
     if options.organization:
-        everyone = organizations.members(me.clients)
-        active = tuple(m for m in everyone if m.status == "ACTIVE")
-        for member in everyone:
-            if member.status != "ACTIVE":
-                out.notices.append(f"{member.status.lower()} account {member.id} ({member.name}) skipped")
         targets = [me.account, *(m.id for m in active if m.id != me.account)]
     else:
         targets = list(requested) or [me.account]
@@ -59,6 +54,41 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     reference = _caller_regions(me, options)
     if me.account in targets:
         out.notices.extend(reference.notices)
+    scanned_regions, reached = _execute(me, targets, active, reference.scanned, options, counter, out)
+    if reached == 0:
+        raise LiveScanSetupError(
+            f"cannot assume role {options.role_name!r} in any of the accounts: "
+            + "; ".join(f.message for f in out.failures[:1])
+        )
+    return LiveScanResult(
+        resources=tuple(sorted(out.resources, key=lambda r: (r.type, r.account or "", r.region or "", r.id))),
+        failures=tuple(sorted(set(out.failures), key=lambda f: (f.account, f.region, f.resource_type, f.operation))),
+        accounts=tuple(targets),
+        regions=tuple(sorted(scanned_regions)),
+        api_calls=counter.summary(),
+        notices=tuple(dict.fromkeys(out.notices)),
+    )
+
+
+def _active_members(me: accounts.Caller, options: LiveScanOptions, out: Batch) -> tuple[organizations.Member, ...]:
+    everyone = organizations.members(me.clients)
+    for member in everyone:
+        if member.status != "ACTIVE":
+            out.notices.append(f"{member.status.lower()} account {member.id} ({member.name}) skipped")
+    return tuple(m for m in everyone if m.status == "ACTIVE")
+
+
+def _execute(
+    me: accounts.Caller,
+    targets: list[str],
+    active: tuple[organizations.Member, ...],
+    reference: tuple[str, ...],
+    options: LiveScanOptions,
+    counter: CallCounter,
+    out: Batch,
+) -> tuple[set[str], int]:
+    """Run every task; member accounts are reached first, then their work is queued.
+    Returns the regions scanned and how many accounts were reached."""
     scanned_regions: set[str] = set()
     reached = 0
     with ThreadPoolExecutor(max_workers=options.max_workers) as pool, _progress(options.progress) as tick:
@@ -80,9 +110,9 @@ def run(options: LiveScanOptions) -> LiveScanResult:
         for target in targets:
             if target == me.account:
                 reached += 1
-                submit_work(me.clients, reference.scanned)
+                submit_work(me.clients, reference)
             else:
-                submit(lambda t=target: _reach_member(me, t, options, counter, reference.scanned))
+                submit(lambda t=target: _reach_member(me, t, options, counter, reference))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -95,19 +125,7 @@ def run(options: LiveScanOptions) -> LiveScanResult:
                         submit_work(outcome.clients, outcome.regions)
                 else:
                     out.extend(outcome)
-    if reached == 0:
-        raise LiveScanSetupError(
-            f"cannot assume role {options.role_name!r} in any of the accounts: "
-            + "; ".join(f.message for f in out.failures[:1])
-        )
-    return LiveScanResult(
-        resources=tuple(sorted(out.resources, key=lambda r: (r.type, r.account or "", r.region or "", r.id))),
-        failures=tuple(sorted(set(out.failures), key=lambda f: (f.account, f.region, f.resource_type, f.operation))),
-        accounts=tuple(targets),
-        regions=tuple(sorted(scanned_regions)),
-        api_calls=counter.summary(),
-        notices=tuple(dict.fromkeys(out.notices)),
-    )
+    return scanned_regions, reached
 
 
 def _caller_regions(me: accounts.Caller, options: LiveScanOptions) -> accounts.Regions:
