@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-import aws_world as world_module
 import pytest
+
+from tests.sources.aws import aws_world as world_module
 
 _ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import aws_world
 import pytest
-from aws_harness import injected
 
 from sagefence.policy import Decision, Request, evaluate, parse_policy
 from sagefence.sources.aws import LiveScanOptions, LiveScanResult, budget, collect, scanner_policy
 from sagefence.sources.aws.scanner_policy import iam_action
 from sagefence.status import SourceKind
 from sagefence.values import Missing
+from tests.sources.aws import aws_world
+from tests.sources.aws.aws_harness import injected
 
 MANAGEMENT = aws_world.MANAGEMENT
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import aws_world
 import boto3
 import botocore.retries.bucket
 import botocore.retries.standard
 import pytest
-from aws_harness import denied, injected, throttled
 
 from sagefence.sources.aws import LiveScanOptions, LiveScanResult, LiveScanSetupError, collect
 from sagefence.values import ReadError
+from tests.sources.aws import aws_world
+from tests.sources.aws.aws_harness import denied, injected, throttled
 
 MANAGEMENT = aws_world.MANAGEMENT
 US = ("us-east-1",)

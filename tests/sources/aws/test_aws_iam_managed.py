@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import aws_world
 import boto3
 import pytest
 
 from sagefence.sources.aws import LiveScanOptions, LiveScanResult, collect
+from tests.sources.aws import aws_world
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 POWER = "arn:aws:iam::aws:policy/PowerUserAccess"
