@@ -35,6 +35,7 @@ class Rule(BaseModel):
     severity: Severity
     family: str
     resource_types: tuple[str, ...]
+    depends_on: tuple[str, ...] = ()  # other types a rule reads: a failed listing of them is an error too
     sources: tuple[SourceKind, ...] = (SourceKind.TEMPLATES, SourceKind.ACCOUNT)
     description: str
     risk: str = ""

@@ -231,6 +231,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     from sagefence.config import ConfigError
     from sagefence.engine import RuleSelectionError
     from sagefence.findings import FindingsFileError
+    from sagefence.scan_account import LiveSetupFailed
 
     try:
         if args.command == "scan" and args.target == "templates":
@@ -258,6 +259,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except (UsageError, ConfigError, CatalogueError, RuleSelectionError, FindingsFileError) as exc:
         stderr.write(f"sagefence: error: {exc}\n")
         return ExitStatus.USAGE
+    except LiveSetupFailed as exc:
+        stderr.write(f"sagefence: error: {exc}\n")
+        return ExitStatus.USAGE if exc.usage else ExitStatus.INCOMPLETE
 
 
 def run() -> None:

@@ -151,8 +151,7 @@ class Evaluation:
         message = f"{failure.operation} failed in account {failure.account}, region {failure.region}: {failure.message}"
         self.errors.append(ErrorEntry(target=failure.scope_id, message=message))
         for selected in self.rules:
-            if failure.resource_type in selected.rule.resource_types or failure.resource_type in \
-                    selected.rule.params.get("_depends_on", ()):
+            if failure.resource_type in (*selected.rule.resource_types, *selected.rule.depends_on):
                 raw = RawResource(type=failure.resource_type, id=failure.scope_id, properties={},
                                   source=SourceKind.ACCOUNT, account=failure.account,
                                   region=None if failure.region == "global" else failure.region)

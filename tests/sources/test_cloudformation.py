@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sagefence.inventory.index import Inventory
 from sagefence.config import Config
+from sagefence.inventory.index import Inventory
 from sagefence.sources import cloudformation as cfn
 from sagefence.sources.intrinsics import RefToken
 from sagefence.status import SourceKind
