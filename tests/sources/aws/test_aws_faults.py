@@ -8,6 +8,7 @@ import boto3
 import botocore.retries.bucket
 import botocore.retries.standard
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from sagefence.sources.aws import LiveScanOptions, LiveScanResult, LiveScanSetupError, collect
 from sagefence.values import ReadError
@@ -192,3 +193,17 @@ def test_progress_bar_does_not_change_the_result(world: aws_world.World) -> None
     shown = collect(LiveScanOptions(regions=US, progress=True, max_workers=2))
     assert [r.id for r in shown.resources] == [r.id for r in quiet.resources]
     assert shown.api_calls["by_operation"] == quiet.api_calls["by_operation"]
+
+
+def test_unreachable_endpoint_is_a_listing_failure(world: aws_world.World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+    def unreachable(request: Any, **_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url=request.url)
+
+    with injected(("before-send.kms.ListKeys", unreachable, True)):
+        result = collect(LiveScanOptions(regions=US))
+    (failure,) = result.failures
+    assert failure.resource_type == "AWS::KMS::Key" and failure.operation == "kms.ListKeys"
+    assert failure.message.startswith("kms.ListKeys: EndpointConnectionError: Could not connect")
+    assert "AWS::KMS::Alias" in types(result)
