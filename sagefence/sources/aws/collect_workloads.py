@@ -83,6 +83,8 @@ def _jobs(sagemaker: Any, kind: str, account: str, region: str, limit: int, batc
         properties: dict[str, Any] = {name_key: name}
         if isinstance(described, ReadError):
             properties.update(RoleArn=described, VpcConfig=described)
+            if kind == "Processing":
+                properties["NetworkConfig"] = {"VpcConfig": described}
         else:
             network = described.get("NetworkConfig") or {}
             config = described.get("VpcConfig") if kind == "Training" else network.get("VpcConfig")

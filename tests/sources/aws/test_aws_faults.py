@@ -207,3 +207,12 @@ def test_unreachable_endpoint_is_a_listing_failure(world: aws_world.World, monke
     assert failure.resource_type == "AWS::KMS::Key" and failure.operation == "kms.ListKeys"
     assert failure.message.startswith("kms.ListKeys: EndpointConnectionError: Could not connect")
     assert "AWS::KMS::Alias" in types(result)
+
+
+def test_undescribed_processing_job_is_an_error_where_rules_look(world: aws_world.World) -> None:
+    with injected(("before-call.sagemaker.DescribeProcessingJob", denied("DescribeProcessingJob"), False)):
+        result = collect(LiveScanOptions(regions=US))
+    job = one(result, "AWS::SageMaker::ProcessingJob", "ProcessingJobName", "process-0")
+    assert isinstance(job.properties["VpcConfig"], ReadError)
+    assert isinstance(job.properties["NetworkConfig"]["VpcConfig"], ReadError)
+    assert isinstance(job.properties["RoleArn"], ReadError)
