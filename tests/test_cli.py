@@ -217,3 +217,35 @@ def test_template_commands_never_import_boto3(argv: list[str]) -> None:
             "sys.stderr.write('IMPORTED ' + ','.join(bad) + '\\n')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "IMPORTED \n" in proc.stderr, proc.stderr[-2000:]
+
+
+def _saved_scan(tmp_path: Path, source: Path, name: str) -> Path:
+    out = tmp_path / name
+    run("scan", "templates", str(source), "--format", "json", "--output", str(out), "--quiet", "--rules", "S3-005",
+        cwd=tmp_path)
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["html", "sarif", "junit", "text", "json"])
+def test_report_rerenders_a_saved_scan(fmt: str, tmp_path: Path) -> None:
+    saved = _saved_scan(tmp_path, FAIL_BUCKET, "f.json")
+    code, out, _ = run("report", str(saved), "--format", fmt)
+    assert code == 0 and "DataBucket" in out
+
+
+def test_report_refuses_broken_and_foreign_files(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "v2.json").write_text('{"schema_version": 2}')
+    for name, words in (("broken.json", "not a JSON findings document"), ("v2.json", "schema_version 2")):
+        code, out, err = run("report", str(tmp_path / name), "--format", "html")
+        assert code == 2 and out == "" and words in err
+
+
+def test_diff_exit_codes(tmp_path: Path) -> None:
+    old = _saved_scan(tmp_path, PASS_BUCKET, "old.json")
+    new = _saved_scan(tmp_path, FAIL_BUCKET, "new.json")
+    code, out, _ = run("diff", str(old), str(new), "--format", "json")
+    assert code == 1 and json.loads(out)
+    assert run("diff", str(new), str(old))[0] == 0
+    assert run("diff", str(old), str(new), "--fail-on", "critical")[0] == 0
+    assert run("diff", str(old), str(tmp_path / "missing.json"))[0] == 2
