@@ -34,7 +34,7 @@ def caller(options: LiveScanOptions, counter: CallCounter) -> Caller:
         session = calls.new_session(profile=options.profile)
         region = session.region_name
     except ProfileNotFound as err:
-        raise LiveScanSetupError(f"cannot use the AWS credentials: {err}") from err
+        raise LiveScanSetupError(f"--profile: {err}", usage=True) from err
     clients = AccountClients(_UNKNOWN, session, counter, region or DEFAULT_REGION)
     try:
         identity = clients.client("sts").get_caller_identity()
@@ -48,10 +48,10 @@ def caller(options: LiveScanOptions, counter: CallCounter) -> Caller:
 
 def requested_accounts(options: LiveScanOptions) -> tuple[str, ...]:
     if options.accounts and options.organization:
-        raise LiveScanSetupError("--accounts and --organization cannot be combined")
+        raise LiveScanSetupError("--accounts and --organization cannot be combined", usage=True)
     for account in options.accounts:
         if not _ACCOUNT_ID.match(account):
-            raise LiveScanSetupError(f"--accounts: {account!r} is not a 12-digit account id")
+            raise LiveScanSetupError(f"--accounts: {account!r} is not a 12-digit account id", usage=True)
     return tuple(dict.fromkeys(options.accounts))
 
 

@@ -11,8 +11,13 @@ from sagefence.inventory.raw import ListingFailure, RawResource
 class LiveScanSetupError(Exception):
     """The scan cannot start: no credentials, bad options, no account reachable.
 
-    The message is one line meant for the user; the CLI maps it to exit 2 or 3.
+    The message is one line meant for the user. ``usage`` is True for a bad option
+    (exit 2) and False when AWS could not be reached or read (exit 3).
     """
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class _Member:
 
 def run(options: LiveScanOptions) -> LiveScanResult:
     if options.max_workers < 1 or options.recent_jobs < 0:
-        raise LiveScanSetupError("--max-workers must be at least 1 and recent_jobs not negative")
+        raise LiveScanSetupError("--max-workers must be at least 1 and recent_jobs not negative", usage=True)
     requested = accounts.requested_accounts(options)
     counter = CallCounter()
     me = accounts.caller(options, counter)
@@ -50,7 +50,9 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     else:
         targets = list(requested) or [me.account]
     if any(t != me.account for t in targets) and not options.role_name:
-        raise LiveScanSetupError("--role-name is required to scan other accounts (--accounts, --organization)")
+        raise LiveScanSetupError(
+            "--role-name is required to scan other accounts (--accounts, --organization)", usage=True
+        )
     reference = _caller_regions(me, options)
     if me.account in targets:
         out.notices.extend(reference.notices)
@@ -134,11 +136,11 @@ def _caller_regions(me: accounts.Caller, options: LiveScanOptions) -> accounts.R
     except READ_ERRORS as err:
         message = describe("ec2.DescribeRegions", err)
         if options.all_regions:
-            raise LiveScanSetupError(f"cannot list the enabled regions ({message}): pass --regions") from err
+            raise LiveScanSetupError(f"cannot list the enabled regions ({message}): name the regions to scan") from err
         given = tuple(dict.fromkeys(options.regions or ()))
         return accounts.Regions(given, (), (f"could not check whether the regions are enabled: {message}",))
     if regions.unknown:
-        raise LiveScanSetupError(f"--regions: unknown region(s) {', '.join(regions.unknown)}")
+        raise LiveScanSetupError(f"--regions: unknown region(s) {', '.join(regions.unknown)}", usage=True)
     return regions
 
 

@@ -145,8 +145,9 @@ def test_unreachable_member_account(world: aws_world.World) -> None:
         assert ("global", "AWS::IAM::Role") in lost and ("us-east-1", "AWS::S3::Bucket") in lost
         assert {f.operation for f in result.failures} == {"sts.AssumeRole"}
         assert "AWS::S3::Bucket" in types(result, world.member)
-        with pytest.raises(LiveScanSetupError, match="cannot assume role 'sagefence-scanner' in any"):
+        with pytest.raises(LiveScanSetupError, match="cannot assume role 'sagefence-scanner' in any") as raised:
             collect(LiveScanOptions(regions=US, accounts=("210987654321",), role_name=aws_world.SCANNER_ROLE))
+        assert raised.value.usage is False
 
 
 @pytest.mark.parametrize(
@@ -160,18 +161,21 @@ def test_unreachable_member_account(world: aws_world.World) -> None:
     ],
 )
 def test_setup_errors(world: aws_world.World, options: LiveScanOptions, message: str) -> None:
-    with pytest.raises(LiveScanSetupError, match=message):
+    with pytest.raises(LiveScanSetupError, match=message) as raised:
         collect(options)
+    assert raised.value.usage is True  # a bad option: exit 2
 
 
 def test_no_credentials_is_a_setup_error(world: aws_world.World, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with pytest.raises(LiveScanSetupError, match="cannot use the AWS credentials"):
+    with pytest.raises(LiveScanSetupError, match="cannot use the AWS credentials") as raised:
         collect(LiveScanOptions(regions=US))
-    with pytest.raises(LiveScanSetupError, match="profile"):
+    assert raised.value.usage is False  # AWS could not be used: exit 3
+    with pytest.raises(LiveScanSetupError, match="--profile: .*nope") as raised:
         collect(LiveScanOptions(profile="nope", regions=US))
+    assert raised.value.usage is True
 
 
 def test_calls_grow_by_a_fixed_few_per_resource(world: aws_world.World) -> None:
