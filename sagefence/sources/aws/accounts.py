@@ -17,7 +17,7 @@ DEFAULT_REGION = "us-east-1"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ENABLED = frozenset({"opt-in-not-required", "opted-in"})
 _UNKNOWN = "caller"
-SETUP_ERRORS = (*READ_ERRORS, NoCredentialsError, PartialCredentialsError, ProfileNotFound)
+SETUP_ERRORS = (*READ_ERRORS, NoCredentialsError, PartialCredentialsError)
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,12 @@ def caller(options: LiveScanOptions, counter: CallCounter) -> Caller:
     """The scan's own identity (sts.GetCallerIdentity); any failure is a setup error."""
     try:
         session = calls.new_session(profile=options.profile)
-        region = session.region_name
+        clients = AccountClients(_UNKNOWN, session, counter, session.region_name or DEFAULT_REGION)
+        sts = clients.client("sts")
     except ProfileNotFound as err:
         raise LiveScanSetupError(f"--profile: {err}", usage=True) from err
-    clients = AccountClients(_UNKNOWN, session, counter, region or DEFAULT_REGION)
     try:
-        identity = clients.client("sts").get_caller_identity()
+        identity = sts.get_caller_identity()
     except SETUP_ERRORS as err:
         raise LiveScanSetupError(f"cannot use the AWS credentials: {describe('sts.GetCallerIdentity', err)}") from err
     account = identity["Account"]
