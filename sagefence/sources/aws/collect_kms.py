@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagefence.sources.aws.calls import TaskClients
-from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_field
+from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_field, read_optional
 from sagefence.sources.aws.options import LiveScanOptions
 from sagefence.sources.aws.shape import items, parse_document, present, resource
 from sagefence.values import ReadError
@@ -65,10 +65,10 @@ def _key(kms: Any, key_id: str, arn: str, account: str, region: str) -> Any:
         "kms.GetKeyPolicy",
         policy_guarded=True,
     )
-    rotation = read_field(
+    rotation = read_optional(
         lambda: kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"],
         "kms.GetKeyRotationStatus",
-        absent=frozenset({"UnsupportedOperationException"}),  # asymmetric, HMAC, imported: never rotates
+        frozenset({"UnsupportedOperationException"}),  # asymmetric, HMAC, imported: never rotates
         policy_guarded=True,
     )
     properties: dict[str, Any] = {

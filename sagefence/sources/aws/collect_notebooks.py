@@ -11,6 +11,7 @@ A configuration that cannot be described is a listing failure of that type in th
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sagefence.sources.aws.calls import TaskClients
@@ -116,7 +117,7 @@ def _domains(sagemaker: Any, account: str, region: str, batch: Batch) -> None:
     for summary in domains:
         arn = summary["DomainArn"]
         domain_id = summary.get("DomainId") or arn.rsplit("/", 1)[-1]  # moto leaves DomainId out
-        described = read_field(lambda d=domain_id: sagemaker.describe_domain(DomainId=d), "sagemaker.DescribeDomain")
+        described = read_field(partial(sagemaker.describe_domain, DomainId=domain_id), "sagemaker.DescribeDomain")
         properties: dict[str, Any] = {"DomainName": summary.get("DomainName"), "DomainId": domain_id}
         if isinstance(described, ReadError):
             properties.update({p: described for p in ("AppNetworkAccessType", "VpcId", "SubnetIds", "KmsKeyId")})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagefence.sources.aws.calls import TaskClients
-from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_field
+from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_optional
 from sagefence.sources.aws.options import LiveScanOptions
 from sagefence.sources.aws.shape import items, parse_document, resource
 from sagefence.values import ReadError
@@ -36,28 +36,28 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
 
 def _bucket(s3: Any, name: str, account: str, region: str) -> list[Any]:
     arn = f"arn:aws:s3:::{name}"
-    policy = read_field(
+    policy = read_optional(
         lambda: s3.get_bucket_policy(Bucket=name)["Policy"],
         "s3.GetBucketPolicy",
-        absent=frozenset({"NoSuchBucketPolicy"}),
+        frozenset({"NoSuchBucketPolicy"}),
         policy_guarded=True,
     )
-    encryption = read_field(
+    encryption = read_optional(
         lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"],
         "s3.GetBucketEncryption",
-        absent=frozenset({"ServerSideEncryptionConfigurationNotFoundError"}),
+        frozenset({"ServerSideEncryptionConfigurationNotFoundError"}),
         policy_guarded=True,
     )
-    block = read_field(
+    block = read_optional(
         lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
         "s3.GetPublicAccessBlock",
-        absent=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
+        frozenset({"NoSuchPublicAccessBlockConfiguration"}),
         policy_guarded=True,
     )
-    tags = read_field(
+    tags = read_optional(
         lambda: s3.get_bucket_tagging(Bucket=name)["TagSet"],
         "s3.GetBucketTagging",
-        absent=frozenset({"NoSuchTagSet"}),
+        frozenset({"NoSuchTagSet"}),
         policy_guarded=True,
     )
     properties: dict[str, Any] = {

@@ -8,6 +8,7 @@ Jobs are pseudo types in the API's shape; ``VpcConfig`` of a processing job is l
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sagefence.sources.aws.calls import TaskClients
@@ -77,7 +78,7 @@ def _jobs(sagemaker: Any, kind: str, account: str, region: str, limit: int, batc
     for summary in summaries[:limit]:
         name, arn = summary[name_key], summary[arn_key]
         described = read_field(
-            lambda n=name: getattr(sagemaker, f"describe_{snake}_job")(**{name_key: n}),
+            partial(getattr(sagemaker, f"describe_{snake}_job"), **{name_key: name}),
             f"sagemaker.Describe{kind}Job",
         )
         properties: dict[str, Any] = {name_key: name}

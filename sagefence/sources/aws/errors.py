@@ -69,24 +69,32 @@ def describe(operation: str, err: BaseException) -> str:
     return f"{operation}: {error_code(err)}: {text}".rstrip(": ")
 
 
-def read_field(
-    call: Callable[[], T],
-    operation: str,
-    *,
-    absent: frozenset[str] = frozenset(),
-    policy_guarded: bool = False,
+def read_field(call: Callable[[], T], operation: str, *, policy_guarded: bool = False) -> T | ReadError:
+    """One per-resource read: its answer, or a ReadError (with the scanner-denied hint when
+    the resource's own policy may be the cause)."""
+    try:
+        return call()
+    except READ_ERRORS as err:
+        return _read_error(operation, err, policy_guarded)
+
+
+def read_optional(
+    call: Callable[[], T], operation: str, absent: frozenset[str], *, policy_guarded: bool = False
 ) -> T | ReadError | None:
-    """One per-resource read: its answer, None when the error code means "not set", or a
-    ReadError (with the scanner-denied hint when the resource's policy may be the cause)."""
+    """As ``read_field``, with None when the error code means "not configured"."""
     try:
         return call()
     except READ_ERRORS as err:
         if error_code(err) in absent:
             return None
-        message = describe(operation, err)
-        if policy_guarded and is_access_denied(err):
-            message = f"{message} ({SCANNER_DENIED_HINT})"
-        return ReadError(operation, message)
+        return _read_error(operation, err, policy_guarded)
+
+
+def _read_error(operation: str, err: BaseException, policy_guarded: bool) -> ReadError:
+    message = describe(operation, err)
+    if policy_guarded and is_access_denied(err):
+        message = f"{message} ({SCANNER_DENIED_HINT})"
+    return ReadError(operation, message)
 
 
 @dataclass

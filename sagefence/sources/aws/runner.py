@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from types import ModuleType
 
 from sagefence.sources.aws import (
     accounts,
@@ -105,7 +107,7 @@ def _execute(
             submit(lambda: collect_iam.collect(TaskClients(clients, None), collect_iam.GLOBAL, options))
             for region in regions:
                 for family in REGIONAL:
-                    submit(lambda f=family, r=region: f.collect(TaskClients(clients, r), r, options))
+                    submit(partial(_regional, family, clients, region, options))
 
         if options.organization:
             submit(lambda: organizations.collect(me.clients, active))
@@ -114,7 +116,7 @@ def _execute(
                 reached += 1
                 submit_work(me.clients, reference)
             else:
-                submit(lambda t=target: _reach_member(me, t, options, counter, reference))
+                submit(partial(_reach_member, me, target, options, counter, reference))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -128,6 +130,10 @@ def _execute(
                 else:
                     out.extend(outcome)
     return scanned_regions, reached
+
+
+def _regional(family: ModuleType, clients: AccountClients, region: str, options: LiveScanOptions) -> Batch:
+    return family.collect(TaskClients(clients, region), region, options)
 
 
 def _caller_regions(me: accounts.Caller, options: LiveScanOptions) -> accounts.Regions:
