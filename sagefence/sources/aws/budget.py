@@ -12,6 +12,10 @@ A scan makes at most:
   already identified it; a key pending deletion costs one DescribeKey);
 - per organizational unit between an account and the root: one ``organizations.ListParents``.
 
+Listings ask for the largest page each API allows (IAM and KMS keys 1,000, KMS aliases and
+SageMaker 100, Organizations 20; EC2, S3 and CloudFormation answer everything or their
+maximum by default), so "per page" is one call in all but very large accounts.
+
 Retries are counted apart (``api_calls["retries"]``), at most 7 per call (8 attempts).
 """
 

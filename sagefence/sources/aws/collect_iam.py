@@ -31,6 +31,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
             clients("iam"),
             "get_account_authorization_details",
             Filter=["Role", "LocalManagedPolicy", "AWSManagedPolicy"],
+            PaginationConfig={"PageSize": 1000},  # the most IAM allows: fewest calls
         ):
             roles.extend(page.get("RoleDetailList", []))
             policies.extend(page.get("Policies", []))

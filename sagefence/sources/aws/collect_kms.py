@@ -27,12 +27,12 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     kms = clients("kms")
     account = clients.account
     try:
-        keys = items(kms, "list_keys", "Keys")
+        keys = items(kms, "list_keys", "Keys", PaginationConfig={"PageSize": 1000})
     except READ_ERRORS as err:
         batch.fail(account, region, KEY, "kms.ListKeys", err)
         keys = None
     try:
-        aliases = items(kms, "list_aliases", "Aliases")
+        aliases = items(kms, "list_aliases", "Aliases", PaginationConfig={"PageSize": 100})
     except READ_ERRORS as err:
         batch.fail(account, region, ALIAS, "kms.ListAliases", err)
         aliases = []

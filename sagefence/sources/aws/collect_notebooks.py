@@ -17,7 +17,7 @@ from typing import Any
 from sagefence.sources.aws.calls import TaskClients
 from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_field
 from sagefence.sources.aws.options import LiveScanOptions
-from sagefence.sources.aws.shape import items, present, resource
+from sagefence.sources.aws.shape import PAGE, items, present, resource
 from sagefence.values import Missing, ReadError
 
 NOTEBOOK = "AWS::SageMaker::NotebookInstance"
@@ -45,7 +45,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     sagemaker = clients("sagemaker")
     account = clients.account
     try:
-        notebooks = items(sagemaker, "list_notebook_instances", "NotebookInstances")
+        notebooks = items(sagemaker, "list_notebook_instances", "NotebookInstances", PaginationConfig=PAGE)
     except READ_ERRORS as err:
         batch.fail(account, region, NOTEBOOK, "sagemaker.ListNotebookInstances", err)
         batch.fail(account, region, LIFECYCLE, "sagemaker.ListNotebookInstances", err)
@@ -70,7 +70,7 @@ def _notebook(sagemaker: Any, summary: dict[str, Any], account: str, region: str
         lambda: sagemaker.describe_notebook_instance(NotebookInstanceName=name),
         "sagemaker.DescribeNotebookInstance",
     )
-    tags = read_field(lambda: items(sagemaker, "list_tags", "Tags", ResourceArn=arn), "sagemaker.ListTags")
+    tags = read_field(lambda: items(sagemaker, "list_tags", "Tags", ResourceArn=arn, PaginationConfig=PAGE), "sagemaker.ListTags")
     properties: dict[str, Any] = {"NotebookInstanceName": name}
     if isinstance(described, ReadError):
         properties.update({prop: described for prop in _DESCRIBED.values()})
@@ -110,7 +110,7 @@ def _lifecycle(sagemaker: Any, name: str, account: str, region: str, batch: Batc
 
 def _domains(sagemaker: Any, account: str, region: str, batch: Batch) -> None:
     try:
-        domains = items(sagemaker, "list_domains", "Domains")
+        domains = items(sagemaker, "list_domains", "Domains", PaginationConfig=PAGE)
     except READ_ERRORS as err:
         batch.fail(account, region, DOMAIN, "sagemaker.ListDomains", err)
         return

@@ -14,7 +14,7 @@ from typing import Any
 from sagefence.sources.aws.calls import TaskClients
 from sagefence.sources.aws.errors import READ_ERRORS, Batch, read_field
 from sagefence.sources.aws.options import LiveScanOptions
-from sagefence.sources.aws.shape import items, present, resource
+from sagefence.sources.aws.shape import PAGE, items, present, resource
 from sagefence.values import ReadError
 
 MODEL = "AWS::SageMaker::Model"
@@ -29,7 +29,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     sagemaker = clients("sagemaker")
     account = clients.account
     try:
-        models = items(sagemaker, "list_models", "Models")
+        models = items(sagemaker, "list_models", "Models", PaginationConfig=PAGE)
     except READ_ERRORS as err:
         batch.fail(account, region, MODEL, "sagemaker.ListModels", err)
     else:

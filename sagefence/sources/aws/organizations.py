@@ -13,7 +13,7 @@ from typing import Any
 from sagefence.sources.aws.calls import AccountClients
 from sagefence.sources.aws.errors import READ_ERRORS, Batch, describe, read_field
 from sagefence.sources.aws.options import LiveScanSetupError
-from sagefence.sources.aws.shape import items, parse_document, present, resource
+from sagefence.sources.aws.shape import ORG_PAGE, items, parse_document, present, resource
 from sagefence.values import ReadError
 
 POLICY = "AWS::Organizations::Policy"
@@ -33,7 +33,7 @@ class Member:
 def members(clients: AccountClients) -> tuple[Member, ...]:
     """Every account of the organization; a failed listing is a setup error (nothing to scan)."""
     try:
-        found = items(clients.client("organizations"), "list_accounts", "Accounts")
+        found = items(clients.client("organizations"), "list_accounts", "Accounts", PaginationConfig=ORG_PAGE)
     except READ_ERRORS as err:
         message = describe("organizations.ListAccounts", err)
         raise LiveScanSetupError(f"cannot list the organization's accounts: {message}") from err
@@ -51,7 +51,7 @@ def collect(clients: AccountClients, active: tuple[Member, ...]) -> Batch:
         properties = {"Id": member.id, "Name": member.name, "Status": member.status, "ParentIds": chain}
         batch.resources.append(resource(ACCOUNT, member.arn, properties, member.id, None, arn=member.arn))
     try:
-        policies = items(organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY")
+        policies = items(organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY", PaginationConfig=ORG_PAGE)
     except READ_ERRORS as err:
         batch.fail(clients.account, GLOBAL, POLICY, "organizations.ListPolicies", err)
         return batch

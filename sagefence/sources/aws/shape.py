@@ -32,6 +32,11 @@ def resource(
     )
 
 
+# The largest page SageMaker list calls accept (their default is 10), and Organizations' (20).
+PAGE = {"PageSize": 100}
+ORG_PAGE = {"PageSize": 20}
+
+
 def present(**values: Any) -> dict[str, Any]:
     """The keyword arguments whose value the API returned (None means absent)."""
     return {key: value for key, value in values.items() if value is not None}
