@@ -78,10 +78,6 @@ class CallCounter:
             for scope in [s for s in self._scopes if s.startswith(f"{old}/")]:
                 self._scopes[f"{new}/{scope.split('/', 1)[1]}"] += self._scopes.pop(scope)
 
-    def operations(self) -> set[str]:
-        with self._lock:
-            return set(self._calls)
-
     def summary(self) -> dict[str, Any]:
         with self._lock:
             return {
