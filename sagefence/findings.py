@@ -116,7 +116,7 @@ class FindingsDocument(BaseModel):
     errors: list[ErrorEntry] = Field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=False), indent=2) + "\n"
+        return self.model_dump_json(by_alias=True, indent=2) + "\n"
 
 
 def summarize(findings: list[Finding]) -> Summary:

@@ -76,15 +76,20 @@ def _passrole_docs(resource: Located) -> list[PolicyDoc]:
     return []
 
 
-def _grants_passrole(policy: Policy) -> bool:
+def _grants(policy: Policy, action: str) -> bool:
     for s in policy.statements:
         if not s.is_allow:
             continue
-        if s.actions is not None and any(action_matches(a, "iam:PassRole") for a in s.actions):
+        if s.actions is not None and any(action_matches(a, action) for a in s.actions):
             return True
-        if s.not_actions is not None and not any(action_matches(a, "iam:PassRole") for a in s.not_actions):
+        if s.not_actions is not None and not any(action_matches(a, action) for a in s.not_actions):
             return True
     return False
+
+
+def _may_grant(role: Role, inventory: Inventory, action: str) -> bool:
+    """Cheap pre-filter: may any identity policy of the role allow this action at all?"""
+    return any(doc.document is None or _grants(inventory.policy(doc), action) for doc in role.policies)
 
 
 def passrole_everything(resource: Located, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
@@ -95,7 +100,7 @@ def passrole_everything(resource: Located, inventory: Inventory, params: Mapping
         if doc.document is None:
             continue
         policy = inventory.policy(doc)
-        if not _grants_passrole(policy):
+        if not _grants(policy, "iam:PassRole"):
             continue
         holders.append(policy.source)
         request = probe("iam:PassRole", probe_arn(account, UNRELATED_ROLE), account)
@@ -127,7 +132,7 @@ def assume_chain(role: Role, inventory: Inventory, params: Mapping[str, Any]) ->
     account = role.account or "123456789012"
     broken: list[str] = []
     checked: list[str] = []
-    if not role.policies:
+    if not _may_grant(role, inventory, "sts:AssumeRole"):
         others: list[Role] = []
     elif _assume_allowed(inventory, role, probe_arn(account, UNRELATED_ROLE)):
         others = []  # a wildcard grant names no role in particular: not a chain
@@ -188,6 +193,8 @@ def passrole_relationships(role: Role, inventory: Inventory, params: Mapping[str
 
 def _scoped_grants(role: Role, inventory: Inventory, account: str, checked: list[str]) -> list[str]:
     """(b): a grant scoped by iam:PassedToService to a service the target role's trust does not admit."""
+    if not _may_grant(role, inventory, "iam:PassRole"):
+        return []
     services: list[str] = []
     for doc in role.policies:
         if doc.document is not None:

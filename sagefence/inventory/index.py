@@ -36,6 +36,15 @@ def shipped_aws_managed_policies() -> Mapping[str, Any]:
     return json.loads(AWS_MANAGED_DATA.read_text(encoding="utf-8"))["policies"]
 
 
+@lru_cache(maxsize=64)
+def _parsed_shipped(arn: str, kind: str) -> Any:
+    """Shipped AWS managed policies are parsed once per process, not once per inventory."""
+    from sagefence import policy as policy_engine
+
+    shipped = shipped_aws_managed_policies()[arn]
+    return policy_engine.parse_policy(shipped["document"], f"AWS managed policy {shipped['name']}", kind)
+
+
 def _keys(raw: RawResource) -> Iterable[str]:
     yield raw.id
     if raw.arn:
@@ -142,6 +151,8 @@ class Inventory:
             source, kind, document = doc.source, doc.kind, doc.document
             if document is None:
                 return policy_engine.unknown_policy(source)
+            if doc.holder is None and doc.arn in shipped_aws_managed_policies():
+                return _parsed_shipped(doc.arn, kind)
         else:
             document = doc
         key = (id(document), kind)

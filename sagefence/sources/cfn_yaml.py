@@ -44,20 +44,29 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     pass
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
-    result = LineDict()
-    lines: dict[str, int] = {}
-    for key_node, value_node in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            raise TemplateReadError("YAML merge keys (<<) are not CloudFormation", key_node.start_mark.line + 1)
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) or key is None:
-            raise TemplateReadError(f"mapping key {key!r} is not a scalar", key_node.start_mark.line + 1)
-        if isinstance(key, str):
-            lines[key] = key_node.start_mark.line + 1
-        result[key] = loader.construct_object(value_node, deep=True)
-    result.key_lines = lines
-    return result
+def _resource_lines(root: yaml.Node | None) -> dict[str, int] | None:
+    """Lines of the keys under the top-level Resources mapping, read off the node tree."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key_node, value_node in root.value:
+        if getattr(key_node, "value", None) == "Resources" and isinstance(value_node, yaml.MappingNode):
+            return {str(k.value): k.start_mark.line + 1 for k, _ in value_node.value if isinstance(k, yaml.ScalarNode)}
+    return None
+
+
+def _merge_key_line(node: yaml.Node) -> int | None:
+    """The line of the first merge key (<<) in the tree, walked only when the text suggests one."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    return key_node.start_mark.line + 1
+                stack.append(value_node)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
 
 
 def _tag_constructor(function: str):
@@ -71,7 +80,7 @@ def _tag_constructor(function: str):
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
-            value = _construct_mapping(loader, node)
+            value = loader.construct_mapping(node, deep=True)
         return {function: value}
 
     return construct
@@ -81,17 +90,18 @@ def _unknown_tag(loader: _Loader, tag_suffix: str, node: yaml.Node) -> Any:
     raise TemplateReadError(f"unknown YAML tag !{tag_suffix}", node.start_mark.line + 1)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 for _short, _long in SHORT_FORMS.items():
     _Loader.add_constructor(f"!{_short}", _tag_constructor(_long))
 _Loader.add_multi_constructor("!", _unknown_tag)
 
-# A cheap text test; only on a hit do we walk the event stream to be sure.
-_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[\{,:-])[&*][^\s,\]\}]|<<\s*:", re.MULTILINE)
+# A cheap text test for anchors; only on a hit do we walk the event stream to be sure.
+_MAYBE_ANCHOR = re.compile(r"(?<![^\s\[\{,])&[^\s,\[\]\{\}]")
+_MAYBE_MERGE = re.compile(r"<<\s*:")
 
 
 def _refuse_anchors(text: str) -> None:
-    if not _MAYBE_ANCHOR.search(text):
+    """Every alias needs an anchor (an undefined alias is a parse error), so looking for anchors is enough."""
+    if "&" not in text or not _MAYBE_ANCHOR.search(text):
         return
     try:
         for event in yaml.parse(text, Loader=_BaseLoader):
@@ -148,6 +158,27 @@ def read_document(path: Path) -> Any:
     return parse_text(text, json_first=path.suffix.lower() == ".json")
 
 
+def _load_yaml(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        if _MAYBE_MERGE.search(text):
+            line = _merge_key_line(root)
+            if line is not None:
+                raise TemplateReadError("YAML merge keys (<<) are not CloudFormation", line)
+        lines = _resource_lines(root)
+        data = loader.construct_document(root)
+    finally:
+        loader.dispose()
+    if lines is not None and isinstance(data, dict) and isinstance(data.get("Resources"), dict):
+        resources = LineDict(data["Resources"])
+        resources.key_lines = lines
+        data["Resources"] = resources
+    return data
+
+
 def parse_text(text: str, json_first: bool = False) -> Any:
     stripped = text.lstrip()
     if json_first or stripped.startswith("{"):
@@ -162,7 +193,7 @@ def parse_text(text: str, json_first: bool = False) -> Any:
             return data
     _refuse_anchors(text)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return _load_yaml(text)
     except TemplateReadError:
         raise
     except yaml.YAMLError as exc:
