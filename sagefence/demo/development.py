@@ -7,7 +7,8 @@ notebook that is ready to migrate; the stack set administration role of the depl
 
 What is wrong, on purpose (the rule that catches it):
 - no interface endpoint for ecr.dkr (VPCE-002);
-- the models bucket's "DenyNoVPC" uses StringEquals, so it denies nothing from outside (S3-001);
+- the models bucket's "DenyNoVPC" uses ForAnyValue:StringNotEquals, which does not deny requests
+  from the internet (S3-001);
 - a legacy notebook role without the VPC guardrail and with iam:PassRole on * (SM-001, IAM-002);
 - a legacy AL1 notebook with internet access, root, no KMS key, no backup tag or lifecycle
   configuration (SM-002, SM-003, SM-004, NB-001, NB-002, NB-003);

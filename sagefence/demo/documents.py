@@ -63,14 +63,16 @@ def deny_no_vpc_bucket(bucket: str, endpoint: str) -> dict[str, Any]:
 
 
 def look_alike_deny_bucket(bucket: str, endpoint: str) -> dict[str, Any]:
-    """Mistake (S3-001): reads like a DenyNoVPC, but StringEquals denies only the endpoint's own traffic."""
+    """Mistake (S3-001): reads like a DenyNoVPC, but ``ForAnyValue:`` is false when the key is absent,
+    so a request from the internet (no aws:SourceVpce at all) is not denied; only requests through
+    another endpoint are."""
     return {
         "Sid": "DenyNoVPC",
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
         "Resource": bucket_arns(bucket),
-        "Condition": {"StringEquals": {"aws:SourceVpce": endpoint}},
+        "Condition": {"ForAnyValue:StringNotEquals": {"aws:SourceVpce": endpoint}},
     }
 
 
