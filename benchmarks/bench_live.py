@@ -63,10 +63,12 @@ class LatencyProxy(ThreadingHTTPServer):
         self.upstream_port, self.latency_s = upstream_port, latency_s
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self.upstream_s = 0.0
 
     def reset(self) -> None:
         with self.lock:
             self.counts.clear()
+            self.upstream_s = 0.0
 
     def total(self) -> int:
         with self.lock:
@@ -84,6 +86,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.server.counts[scope.group(2) if scope else "unsigned"] += 1
         time.sleep(self.server.latency_s)
         upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=60)
+        start = time.perf_counter()
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             upstream.request(self.command, self.path, body=body or None, headers=headers)
@@ -91,6 +94,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             payload = answer.read()
         finally:
             upstream.close()
+            with self.server.lock:
+                self.server.upstream_s += time.perf_counter() - start
         self.send_response(answer.status, answer.reason)
         for key, value in answer.getheaders():
             if key.lower() not in HOP_BY_HOP | {"content-length"}:
@@ -245,7 +250,8 @@ def scan(proxy: LatencyProxy, regions: list[str], workers: int, timeout: float, 
         return {"workers": workers, "status": "timeout", "note": f"no answer within {timeout:.0f} s"}
     wall = time.perf_counter() - start
     result: dict[str, Any] = {"workers": workers, "wall_s": wall, "exit_code": proc.returncode,
-                              "proxy_requests": proxy.total(), "proxy_by_service": dict(proxy.counts)}
+                              "proxy_requests": proxy.total(), "proxy_by_service": dict(proxy.counts),
+                              "moto_s": proxy.upstream_s}
     try:
         document = json.loads(output.read_text())
     except (OSError, ValueError):
@@ -262,7 +268,8 @@ def derive(result: dict[str, Any], resources: int, latency_s: float) -> dict[str
     calls = result.get("api_calls") or result.get("proxy_requests")
     if result.get("status") in ("ok", "partial") and calls:
         ideal = calls * latency_s / result["workers"]
-        result.update(calls_per_resource=calls / resources, ideal_s=ideal, wall_over_ideal=result["wall_s"] / ideal)
+        result.update(calls_per_resource=calls / resources, ideal_s=ideal,
+                      wall_over_ideal=result["wall_s"] / ideal if ideal else None)
     return result
 
 
@@ -271,13 +278,13 @@ def table(report: dict[str, Any]) -> str:
     if warm["status"] not in ("ok", "partial"):
         return f"scan account is not available: {warm['status']}: {warm.get('note', '')}"
     lines = [f"{'workers':>7} {'wall s':>8} {'api calls':>9} {'proxy':>6} {'per res':>7} {'ideal s':>8} "
-             f"{'wall/ideal':>10}  status"]
+             f"{'wall/ideal':>10} {'moto s':>7}  status"]
     for r in report["runs"]:
         if "calls_per_resource" not in r:
-            lines.append(f"{r['workers']:>7} {'':>54}  {r['status']}: {r.get('note', '')}")
+            lines.append(f"{r['workers']:>7} {'':>62}  {r['status']}: {r.get('note', '')}")
             continue
         lines.append(f"{r['workers']:>7} {r['wall_s']:>8.2f} {r['api_calls'] or '-':>9} {r['proxy_requests']:>6} "
-                     f"{r['calls_per_resource']:>7.1f} {r['ideal_s']:>8.2f} {r['wall_over_ideal']:>10.2f}  "
+                     f"{r['calls_per_resource']:>7.1f} {r['ideal_s']:>8.2f} {r['wall_over_ideal'] or 0:>10.2f} {r['moto_s']:>7.2f}  "
                      f"{r['status']} (exit {r['exit_code']}, {r['errors']} errors, {r['findings']} findings)")
     return "\n".join(lines)
 
