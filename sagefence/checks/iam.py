@@ -184,11 +184,38 @@ def passrole_relationships(role: Role, inventory: Inventory, params: Mapping[str
         if not role_evaluation(inventory, role, request).allowed:
             problems.append(f"{role.id} is not allowed iam:PassRole on {target_arn} with iam:PassedToService="
                             f"{expectation.service} (config expectations.passrole)")
+    problems.extend(_stack_service_role(role, inventory, account, checked))
     problems.extend(_scoped_grants(role, inventory, account, checked))
     if problems:
         yield failed("; ".join(problems), checked=checked)
     elif checked:
         yield passed("PassRole grants and expectations line up: " + "; ".join(checked), checked=checked)
+
+
+ROLE_PROPERTIES = ("RoleArn", "ExecutionRoleArn")
+
+
+def _stack_service_role(role: Role, inventory: Inventory, account: str, checked: list[str]) -> list[str]:
+    """(a), live: a stack's service role must be able to pass the roles its SageMaker resources are given."""
+    problems = []
+    for stack in inventory.of_type("AWS::CloudFormation::Stack"):
+        if stack.props.get("RoleARN") != role.arn:
+            continue
+        for member in stack.raw.extra.get("resources", ()):
+            if not str(member.get("type", "")).startswith("AWS::SageMaker::"):
+                continue
+            target = inventory.lookup(member.get("physical_id"))
+            passed_role = next((target.props.get(p) for p in ROLE_PROPERTIES if target is not None
+                                and isinstance(target.props.get(p), str)), None)
+            if passed_role is None:
+                continue
+            checked.append(f"stack {stack.props.get('StackName')}: pass {passed_role} to sagemaker.amazonaws.com")
+            request = probe("iam:PassRole", passed_role, account, {"iam:PassedToService": "sagemaker.amazonaws.com"},
+                            principal=role.arn)
+            if not role_evaluation(inventory, role, request).allowed:
+                problems.append(f"{role.id} is the service role of stack {stack.props.get('StackName')} but is not "
+                                f"allowed iam:PassRole on {passed_role} (given to {member.get('physical_id')})")
+    return problems
 
 
 def _scoped_grants(role: Role, inventory: Inventory, account: str, checked: list[str]) -> list[str]:

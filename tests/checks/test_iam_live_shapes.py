@@ -71,3 +71,24 @@ def test_scp_restricts_the_guardrail() -> None:
                           SourceKind.ACCOUNT)
     assert [r.status for r in results(vpc_guardrail, execution.id, inventory(execution))] == [Status.FAIL]
     assert [r.status for r in results(vpc_guardrail, execution.id, inventory(execution, scp, account))] == [Status.PASS]
+
+
+def test_stack_service_role_must_pass_the_roles_of_its_resources() -> None:
+    from sagefence.checks.iam import passrole_relationships
+
+    model_role = role(DEV, "model-exec", trust_of({"Service": "sagemaker.amazonaws.com"}))
+    deployer = role(DEV, "cfn-deployer", trust_of({"Service": "cloudformation.amazonaws.com"}),
+                    [{"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}])
+    model = RawResource("AWS::SageMaker::Model", f"arn:aws:sagemaker:eu-west-1:{DEV}:model/churn",
+                        {"ModelName": "churn", "ExecutionRoleArn": model_role.id}, SourceKind.ACCOUNT,
+                        account=DEV, region="eu-west-1", arn=f"arn:aws:sagemaker:eu-west-1:{DEV}:model/churn")
+    stack = RawResource("AWS::CloudFormation::Stack", "arn:aws:cloudformation:eu-west-1:111111111111:stack/ml/1",
+                        {"StackName": "ml", "RoleARN": deployer.id}, SourceKind.ACCOUNT, account=DEV,
+                        region="eu-west-1", extra={"resources": [{"type": "AWS::SageMaker::Model", "physical_id": "churn"}]})
+    (result,) = results(passrole_relationships, deployer.id, inventory(model_role, deployer, model, stack))
+    assert result.status is Status.FAIL and "service role of stack ml" in result.message
+    granted = role(DEV, "cfn-deployer", trust_of({"Service": "cloudformation.amazonaws.com"}),
+                   [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": model_role.id,
+                     "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}}])
+    (result,) = results(passrole_relationships, granted.id, inventory(model_role, granted, model, stack))
+    assert result.status is Status.PASS
