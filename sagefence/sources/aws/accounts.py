@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import NoCredentialsError, PartialCredentialsError, ProfileNotFound
 
 from sagefence.sources.aws import calls
@@ -56,13 +57,27 @@ def requested_accounts(options: LiveScanOptions) -> tuple[str, ...]:
 
 
 def member_clients(me: Caller, account: str, options: LiveScanOptions, counter: CallCounter) -> AccountClients:
-    """Clients in a member account through its scanner role (raises READ_ERRORS)."""
+    """Clients in a member account through its scanner role (raises READ_ERRORS).
+
+    The role's credentials refresh themselves (a new AssumeRole) before they expire, so a
+    scan longer than the session duration goes on.
+    """
     role_arn = f"arn:{me.partition}:iam::{account}:role/{options.role_name}"
     params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "sagefence-scan"}
     if options.external_id:
         params["ExternalId"] = options.external_id
-    answer = me.clients.client("sts").assume_role(**params)
-    session = calls.new_session(credentials=answer["Credentials"], region=me.clients.home_region)
+
+    def assume() -> dict[str, Any]:  # runs in whichever thread needs fresh credentials: its own client
+        answer = me.clients.client("sts").assume_role(**params)["Credentials"]
+        return {
+            "access_key": answer["AccessKeyId"],
+            "secret_key": answer["SecretAccessKey"],
+            "token": answer["SessionToken"],
+            "expiry_time": answer["Expiration"].isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(assume(), assume, "sts-assume-role")
+    session = calls.new_session(credentials=credentials, region=me.clients.home_region)
     return AccountClients(account, session, counter, me.clients.home_region)
 
 

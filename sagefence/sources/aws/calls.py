@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, Credentials
 from botocore.loaders import Loader, create_loader
 
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
@@ -24,21 +25,31 @@ def _shared_loader() -> Loader:
 
 def new_session(
     profile: str | None = None,
-    credentials: dict[str, str] | None = None,
+    credentials: Credentials | None = None,
     region: str | None = None,
 ) -> boto3.Session:
-    """Every session of a scan is made here (tests wrap it to register fault injectors)."""
+    """Every session of a scan is made here (tests wrap it to register fault injectors).
+
+    ``credentials`` (a member account's, refreshable) come first in the provider chain;
+    without them the usual chain applies (``profile``, environment, files, instance role).
+    """
     core = botocore.session.Session(profile=profile if credentials is None else None)
     core.register_component("data_loader", _shared_loader())
-    if credentials is None:
-        return boto3.Session(botocore_session=core, region_name=region)
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=region,
-        botocore_session=core,
-    )
+    if credentials is not None:
+        core.get_component("credential_provider").insert_before("env", _Given(credentials))
+    return boto3.Session(botocore_session=core, region_name=region)
+
+
+class _Given(CredentialProvider):
+    METHOD = "sagefence-assume-role"
+    CANONICAL_NAME = "sagefence-assume-role"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
 
 
 class CallCounter:

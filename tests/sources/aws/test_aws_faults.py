@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
@@ -220,3 +221,18 @@ def test_undescribed_processing_job_is_an_error_where_rules_look(world: aws_worl
     assert isinstance(job.properties["VpcConfig"], ReadError)
     assert isinstance(job.properties["NetworkConfig"]["VpcConfig"], ReadError)
     assert isinstance(job.properties["RoleArn"], ReadError)
+
+
+def test_member_credentials_refresh_before_they_expire(world: aws_world.World) -> None:
+    answers: list[int] = []
+
+    def short_lived(parsed: dict[str, Any], **_: Any) -> None:
+        answers.append(1)
+        if len(answers) == 1:  # the first session ends within botocore's refresh window
+            parsed["Credentials"]["Expiration"] = datetime.now(timezone.utc) + timedelta(minutes=5)
+
+    options = LiveScanOptions(regions=US, accounts=(world.member,), role_name=aws_world.SCANNER_ROLE)
+    with injected(("after-call.sts.AssumeRole", short_lived, False)):
+        result = collect(options)
+    assert result.api_calls["by_operation"]["sts.AssumeRole"] == 2 == len(answers)
+    assert not result.failures and "AWS::S3::Bucket" in types(result, world.member)
