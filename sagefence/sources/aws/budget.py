@@ -4,8 +4,8 @@ A scan makes at most:
 
 - once: ``sts.GetCallerIdentity``; with ``--organization`` also ``organizations.ListAccounts``
   and ``organizations.ListPolicies`` (one call per page each);
-- per account: ``ACCOUNT_CALLS`` (``sts.AssumeRole`` for members only; the IAM listing one
-  call per page, 1,000 roles and policies a page at most with AWS managed policies counted);
+- per account: ``ACCOUNT_CALLS`` (``sts.AssumeRole`` for members only, plus one each time
+  their credentials near expiry, i.e. about hourly; the IAM listing one call per page);
 - per account and region: ``REGION_CALLS``, each one call per page of results;
 - per resource: ``PER_RESOURCE[type]`` calls, whether or not the resource is then emitted
   (a listed AWS managed KMS key costs one DescribeKey unless an ``alias/aws/*`` alias
