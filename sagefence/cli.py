@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     targets = scan.add_subparsers(dest="target", metavar="TARGET")
     templates = targets.add_parser("templates", help="CloudFormation templates (files or folders)")
     templates.add_argument("paths", nargs="+", metavar="PATH")
+    templates.add_argument("--skip-non-templates", action="store_true",
+                           help="skip (and list) files named on the command line that are not templates, "
+                                "as for files found in folders; for pre-commit, which passes every YAML/JSON file")
     _common_scan_options(templates)
 
     account = targets.add_parser("account", help="live AWS account(s)")
@@ -161,7 +164,7 @@ def _scan_templates(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) ->
 
     _outputs(args)
     catalogue, ctx = _prepare(args, SourceKind.TEMPLATES)
-    doc = scan_templates(args.paths, ctx)
+    doc = scan_templates(args.paths, ctx, skip_non_templates=args.skip_non_templates)
     return _emit(doc, catalogue, args, stdout, stderr)
 
 

@@ -29,11 +29,11 @@ class ScanContext:
     today: date = field(default_factory=date.today)
 
 
-def scan_templates(paths: Sequence[str], ctx: ScanContext) -> FindingsDocument:
+def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: bool = False) -> FindingsDocument:
     from sagefence.sources import cloudformation as cfn
 
     started, clock = _now(), time.perf_counter()
-    loaded = cfn.load(paths)
+    loaded = cfn.load(paths, skip_non_templates=skip_non_templates)
     evaluation = Evaluation(ctx.rules, ctx.config, today=ctx.today)
     config = ctx.config
     prepared: list[list[tuple[Inventory, str | None]]] = []

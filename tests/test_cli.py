@@ -249,3 +249,12 @@ def test_diff_exit_codes(tmp_path: Path) -> None:
     assert run("diff", str(new), str(old))[0] == 0
     assert run("diff", str(old), str(new), "--fail-on", "critical")[0] == 0
     assert run("diff", str(old), str(tmp_path / "missing.json"))[0] == 2
+
+
+def test_skip_non_templates_for_pre_commit(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "x"}')
+    code, out, _ = run("scan", "templates", str(tmp_path / "package.json"), str(PASS_BUCKET), "--skip-non-templates",
+                       "--format", "json", "--rules", "S3-005", cwd=tmp_path)
+    doc = json.loads(out)
+    assert code == 0 and doc["errors"] == []
+    assert [Path(s["target"]).name for s in doc["scan"]["skipped"]] == ["package.json"]

@@ -87,10 +87,12 @@ def discover(paths: Sequence[str]) -> tuple[list[tuple[Path, bool]], list[tuple[
 _RESOURCES_KEY = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:)', re.MULTILINE)
 
 
-def load(paths: Sequence[str]) -> LoadResult:
+def load(paths: Sequence[str], skip_non_templates: bool = False) -> LoadResult:
+    """Read every file; with ``skip_non_templates`` a named file is treated like one found in a folder."""
     result = LoadResult()
     files, result.errors = discover(paths)
-    for path, explicit in files:
+    for path, named in files:
+        explicit = named and not skip_non_templates
         label = path.as_posix()
         try:
             body = read_document(path)

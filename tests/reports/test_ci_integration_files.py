@@ -22,7 +22,7 @@ def load(name: str) -> Any:
 def test_pre_commit_hook() -> None:
     (hook,) = load(".pre-commit-hooks.yaml")
     assert hook["id"] == "sagefence"
-    assert hook["entry"] == "sagefence scan templates"
+    assert hook["entry"] == "sagefence scan templates --skip-non-templates"
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is True
     files, exclude = re.compile(hook["files"]), re.compile(hook["exclude"])
