@@ -168,19 +168,24 @@ def world() -> Iterator[World]:
             server.stop()
 
 
-def run_cli(world: World, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any], float]:
-    output = tmp_path / "findings.json"
+def cli_env(endpoint: str, credentials: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
     env.update(
-        AWS_ENDPOINT_URL=world.endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_ENDPOINT_URL=endpoint,
         AWS_DEFAULT_REGION="us-east-1",
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
         NO_COLOR="1",
     )
+    if credentials:
+        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    return env
+
+
+def run_cli(world: World, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any], float]:
+    output = tmp_path / "findings.json"
+    env = cli_env(world.endpoint)
     command = [
         sys.executable, "-m", "sagefence", "scan", "account",
         "--regions", ",".join(REGIONS),
@@ -249,3 +254,20 @@ def test_findings_for_the_seeded_resources(scan: tuple[int, dict[str, Any], floa
 def test_fail_on_never_exits_zero(world: World, tmp_path: Path) -> None:
     code, document, _ = run_cli(world, tmp_path, "--fail-on", "never")
     assert code == 0 and document["summary"]["error"] == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "credentials", "code"),
+    [
+        (["--accounts", "ml-dev", "--role-name", ROLE], True, 2),  # a bad option
+        (["--regions", "us-east-1"], False, 3),  # no credentials: nothing could be looked at
+    ],
+)
+def test_setup_failures_exit_with_one_line(
+    world: World, tmp_path: Path, arguments: list[str], credentials: bool, code: int
+) -> None:
+    command = [sys.executable, "-m", "sagefence", "scan", "account", "--format", "json", *arguments]
+    env = cli_env(world.endpoint, credentials)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
