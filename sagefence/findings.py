@@ -130,8 +130,8 @@ def summarize(findings: list[Finding]) -> Summary:
             fail[f.severity.value] += 1
         else:
             counts[f.status] += 1
-    return Summary(fail=fail, pass_=counts[Status.PASS], error=counts[Status.ERROR],
-                   unknown=counts[Status.UNKNOWN], suppressed=suppressed)
+    return Summary.model_validate({"fail": fail, "pass": counts[Status.PASS], "error": counts[Status.ERROR],
+                                   "unknown": counts[Status.UNKNOWN], "suppressed": suppressed})
 
 
 class FindingsFileError(Exception):

@@ -57,8 +57,8 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
                     extra_roles.setdefault(role.arn, role)
         prepared.append(inventories)
     for inventories in prepared:
-        for inventory, variant in inventories:
-            evaluation.run(inventory, variant)
+        for inventory, assignment in inventories:
+            evaluation.run(inventory, assignment)
     errors = [ErrorEntry(target=t, message=m) for t, m in loaded.errors] + evaluation.errors
     scan = ScanInfo(source=SourceKind.TEMPLATES.value, started_at=started, finished_at=_now(),
                     targets=list(paths), accounts=[config.account_id], regions=[config.region],

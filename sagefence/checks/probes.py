@@ -42,10 +42,10 @@ def base_context(principal_arn: str, account: str) -> dict[str, Any]:
             "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}
 
 
-def probe(action: str, resource: str, account: str, extra: Mapping[str, Any] = (),
+def probe(action: str, resource: str, account: str, extra: Mapping[str, Any] | None = None,
           principal: str | None = None) -> Request:
     principal = principal or probe_arn(account)
-    context = {**base_context(principal, account), **dict(extra)}
+    context = {**base_context(principal, account), **(extra or {})}
     return Request(principal, action, resource, context)
 
 

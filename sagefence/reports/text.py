@@ -42,8 +42,8 @@ def render_text(doc: FindingsDocument, color: bool = False) -> str:
         lines.append("")
     for entry in doc.errors:
         lines.append(f"error: {entry.target}: {entry.message}")
-    for entry in doc.scan.skipped:
-        lines.append(f"skipped: {entry.target}: {entry.reason}")
+    for skipped in doc.scan.skipped:
+        lines.append(f"skipped: {skipped.target}: {skipped.reason}")
     for notice in doc.scan.notices:
         lines.append(f"notice: {notice}")
     s = doc.summary

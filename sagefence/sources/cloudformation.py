@@ -346,8 +346,8 @@ def _resolve_resources(template: Template, resolver: Resolver,
                        account_id: str, region: str) -> Iterator[RawResource]:
     for logical_id, body in template.resources.items():
         line = template.line_of(logical_id)
-        common = dict(id=str(logical_id), source=SourceKind.TEMPLATES, account=account_id, region=region,
-                      file=template.label, line=line)
+        common: dict[str, Any] = dict(id=str(logical_id), source=SourceKind.TEMPLATES, account=account_id,
+                                      region=region, file=template.label, line=line)
         if not isinstance(body, Mapping) or not isinstance(body.get("Type"), str):
             yield RawResource(type="Unknown", properties={}, extra={"broken": "resource has no Type"}, **common)
             continue
