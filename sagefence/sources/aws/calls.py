@@ -131,6 +131,10 @@ class TaskClients:
     def account(self) -> str:
         return self._clients.account
 
+    def fresh(self) -> TaskClients:
+        """Clients of the same account and region for another task."""
+        return TaskClients(self._clients, self._region)
+
     def __call__(self, service: str) -> Any:
         if service not in self._made:
             self._made[service] = self._clients.client(service, self._region)

@@ -99,11 +99,12 @@ def _read_error(operation: str, err: BaseException, policy_guarded: bool) -> Rea
 
 @dataclass
 class Batch:
-    """What one task produced."""
+    """What one task produced, and the tasks it leaves for the pool (``followups``)."""
 
     resources: list[RawResource] = field(default_factory=list)
     failures: list[ListingFailure] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    followups: list[Callable[[], Batch]] = field(default_factory=list)
 
     def fail(self, account: str, region: str, resource_type: str, operation: str, err: BaseException) -> None:
         self.failures.append(ListingFailure(account, region, resource_type, operation, describe(operation, err)))

@@ -129,6 +129,8 @@ def _execute(
                         submit_work(outcome.clients, outcome.regions)
                 else:
                     out.extend(outcome)
+                    for task in outcome.followups:
+                        submit(task)
     return scanned_regions, reached
 
 

@@ -236,3 +236,16 @@ def test_member_credentials_refresh_before_they_expire(world: aws_world.World) -
         result = collect(options)
     assert result.api_calls["by_operation"]["sts.AssumeRole"] == 2 == len(answers)
     assert not result.failures and "AWS::S3::Bucket" in types(result, world.member)
+
+
+def test_many_buckets_are_read_in_chunks(world: aws_world.World) -> None:
+    region = "us-west-1"
+    s3 = boto3.client("s3", region_name=region)
+    names = [f"sf-many-{n:02d}" for n in range(60)]
+    for name in names:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    result = collect(LiveScanOptions(regions=(region,), max_workers=4))
+    found = sorted(r.properties["BucketName"] for r in result.resources if r.type == "AWS::S3::Bucket")
+    assert found == names and not result.failures
+    assert result.api_calls["by_operation"]["s3.GetBucketPolicy"] == 60
+    assert result.api_calls["by_operation"]["s3.ListBuckets"] == 1
