@@ -68,7 +68,10 @@ def test_demo_findings_are_exactly_the_expected_ones(demo: DemoRun) -> None:
     actual = _rows(document)
     assert len(actual) == len(set(actual)), "a (rule, resource, status) reported twice"
     missing, unexpected = sorted(set(expected) - set(actual)), sorted(set(actual) - set(expected))
-    assert not missing and not unexpected, f"missing: {missing}\nunexpected: {unexpected}"
+    from moto import __version__ as moto_version
+
+    assert not missing and not unexpected, (
+        f"moto {moto_version}; missing: {missing}\nunexpected: {unexpected}\nall: {sorted(actual)}")
     assert document["errors"] == [] and document["scan"]["notices"] == []
 
 

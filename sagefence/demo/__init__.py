@@ -43,17 +43,18 @@ from typing import TextIO
 
 from sagefence.status import ExitStatus
 
+# The moto backends the scan reaches; moto imports them on first use, from a worker thread.
+BACKENDS = ("sts", "organizations", "iam", "ec2", "s3", "kms", "sagemaker", "cloudformation")
 SCAN_ARGV = ["scan", "account", "--organization", "--role-name", "OrganizationAccountAccessRole",
              "--regions", "us-east-1", "--quiet"]
-INSTALL_HINT = "sagefence demo needs moto: pip install 'sagefence[demo]'"
+INSTALL_HINT = "sagefence demo needs moto with its cloudformation backend: pip install 'sagefence[demo]'"
 
 
 def run_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Seed the simulated organization, scan it, write findings.json and report.html into args.output."""
-    try:
-        import moto  # noqa: F401
-    except ImportError:
-        stderr.write(f"sagefence: error: {INSTALL_HINT}\n")
+    missing = _missing_simulation()
+    if missing:
+        stderr.write(f"sagefence: error: {INSTALL_HINT} ({missing})\n")
         return ExitStatus.USAGE
     from sagefence.demo.scan import run_scan
 
@@ -77,3 +78,16 @@ def run_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                      "the simulated organization's, on purpose; the demo exits 0.\n")
     incomplete = exit_status(doc, None, allow_partial=False) == ExitStatus.INCOMPLETE
     return ExitStatus.INCOMPLETE if incomplete else ExitStatus.OK
+
+
+def _missing_simulation() -> str | None:
+    """Why moto cannot simulate every service the scan calls (moto itself, or a backend's optional
+    dependency such as the cloudformation backend's), or None."""
+    import importlib
+
+    for backend in ("moto", *(f"moto.{name}" for name in BACKENDS)):
+        try:
+            importlib.import_module(backend)
+        except ImportError as exc:
+            return f"{backend}: {exc}"
+    return None

@@ -38,7 +38,7 @@ def seed_target(session: Any, world: World, stage: str) -> None:
     broken = stage == "production"
     admin = f"arn:aws:iam::{world.development}:role/ml-stackset-{'admin' if broken else 'administration'}"
     model_role = f"arn:aws:iam::{account}:role/{MODEL_EXECUTION}"
-    deploy = [{"Sid": "Deploy", "Effect": "Allow", "Action": DEPLOY_ACTIONS, "Resource": "*"}]
+    deploy: list[dict[str, Any]] = [{"Sid": "Deploy", "Effect": "Allow", "Action": DEPLOY_ACTIONS, "Resource": "*"}]
     if not broken:
         deploy.append(
             {
