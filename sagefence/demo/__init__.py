@@ -52,7 +52,10 @@ INSTALL_HINT = "sagefence demo needs moto with its cloudformation backend: pip i
 
 def run_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Seed the simulated organization, scan it, write findings.json and report.html into args.output."""
-    missing = _missing_simulation()
+    from sagefence.demo.harness import demo_environment
+
+    with demo_environment():  # moto reads the AWS environment when its backends are imported
+        missing = _missing_simulation()
     if missing:
         stderr.write(f"sagefence: error: {INSTALL_HINT} ({missing})\n")
         return ExitStatus.USAGE
