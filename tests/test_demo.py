@@ -19,7 +19,9 @@ from sagefence.cli import main
 
 EXPECTED = Path(__file__).parent / "demo_expected.yaml"
 # The demo must not be fooled by, nor leave behind, the caller's AWS environment.
-CALLER_ENV = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_PROFILE": "someone-elses-profile"}
+CALLER_ENV = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9",
+              "AWS_PROFILE": "someone-elses-profile", "AWS_DEFAULT_PROFILE": "someone-elses-profile",
+              "MOTO_ACCOUNT_ID": "000000000000"}
 
 
 @dataclass(frozen=True)

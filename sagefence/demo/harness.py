@@ -15,8 +15,12 @@ from typing import Any
 DEMO_REGION = "us-east-1"
 SEED = 20260515  # moto's random ids (accounts, VPCs, endpoints, keys) are the same on every run
 
-# Dummy credentials; no endpoint override (in-process moto would not intercept), no user profile
-# or config file (a user's region, credential_process or endpoint must not leak into the demo).
+# The demo runs in a clean AWS environment: every AWS_* and MOTO_* variable of the caller is set
+# aside (endpoint overrides such as AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_S3 would stop in-process
+# moto from intercepting; AWS_PROFILE / AWS_DEFAULT_PROFILE would name a profile the demo does not
+# have) and only these are set. No user config or credentials file is read.
+# MOTO_ACCOUNT_ID is not set: it pins every request to one account, assumed-role credentials
+# included (moto 5.2.1); the management account is moto's default, 123456789012.
 _SET = {
     "AWS_ACCESS_KEY_ID": "sagefence-demo",
     "AWS_SECRET_ACCESS_KEY": "sagefence-demo",
@@ -26,26 +30,22 @@ _SET = {
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
-# MOTO_ACCOUNT_ID pins every request to one account, assumed-role credentials included (moto
-# 5.2.1): the management account is moto's default, 123456789012.
-_UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION", "MOTO_ACCOUNT_ID", "AWS_CA_BUNDLE")
+_PREFIXES = ("AWS_", "MOTO_")
 
 
 @contextmanager
 def demo_environment() -> Iterator[None]:
     """Set the demo's environment variables; restore the caller's exactly afterwards."""
-    saved = {name: os.environ.get(name) for name in (*_SET, *_UNSET)}
+    saved = {name: value for name, value in os.environ.items() if name.startswith(_PREFIXES)}
     try:
-        for name in _UNSET:
-            os.environ.pop(name, None)
+        for name in saved:
+            del os.environ[name]
         os.environ.update(_SET)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        for name in [n for n in os.environ if n.startswith(_PREFIXES)]:
+            del os.environ[name]
+        os.environ.update(saved)
 
 
 @contextmanager
