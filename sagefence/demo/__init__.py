@@ -67,19 +67,21 @@ def run_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not args.quiet:
         stderr.write("sagefence demo: simulating an organization (management, development, staging, "
                      "production) and scanning it as `sagefence scan account --organization` would\n")
-    doc, catalogue = run_scan(output)
+    doc, catalogue, accounts = run_scan(output)
     from sagefence.findings import exit_status
     from sagefence.reports import render
 
     (output / "findings.json").write_text(render(doc, "json"), encoding="utf-8")
     (output / "report.html").write_text(render(doc, "html", catalogue), encoding="utf-8")
     stdout.write(render(doc, "text", color=False))
+    stdout.write("\nAccounts:      " + ", ".join(f"{account} {name}" for name, account in accounts.items()))
     stdout.write(f"\nDemo findings: {output / 'findings.json'}\nHTML report:   {output / 'report.html'}\n"
                  f"Demo config:   {output / 'sagefence.yaml'}\n")
-    if not args.quiet:
-        stderr.write(f"sagefence demo: done in {time.perf_counter() - clock:.1f}s. The failures above are "
-                     "the simulated organization's, on purpose; the demo exits 0.\n")
     incomplete = exit_status(doc, None, allow_partial=False) == ExitStatus.INCOMPLETE
+    if not args.quiet:
+        outcome = ("the scan could not examine everything (see the errors above): exit 3" if incomplete else
+                   "the failures above are the simulated organization's, on purpose: exit 0")
+        stderr.write(f"sagefence demo: done in {time.perf_counter() - clock:.1f}s; {outcome}\n")
     return ExitStatus.INCOMPLETE if incomplete else ExitStatus.OK
 
 

@@ -38,8 +38,9 @@ def demo_config(world: World) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_scan(output: Path) -> tuple[FindingsDocument, Mapping[str, Rule]]:
-    """Build the world, write its config into ``output``, and run ``scan_account`` on it."""
+def run_scan(output: Path) -> tuple[FindingsDocument, Mapping[str, Rule], dict[str, str]]:
+    """Build the world, write its config into ``output``, and run ``scan_account`` on it.
+    Returns the findings, the catalogue and the account ids by name."""
     from sagefence.catalogue import load_catalogue
     from sagefence.cli import build_parser
     from sagefence.config import load_config
@@ -64,4 +65,4 @@ def run_scan(output: Path) -> tuple[FindingsDocument, Mapping[str, Rule]]:
         handlers = {"after-call.sagemaker.DescribeNotebookInstance": world.notebook_fields.extend}
         with extended_responses(handlers):
             doc = scan_account(args, ScanContext(config, rules, summary), progress=False)
-    return doc, catalogue
+    return doc, catalogue, {"management": world.management, **world.accounts}
