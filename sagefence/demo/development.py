@@ -12,8 +12,8 @@ What is wrong, on purpose (the rule that catches it):
 - a legacy notebook role without the VPC guardrail and with iam:PassRole on * (SM-001, IAM-002);
 - a legacy AL1 notebook with internet access, root, no KMS key, no backup tag or lifecycle
   configuration (SM-002, SM-003, SM-004, NB-001, NB-002, NB-003);
-- the pipeline's administration role may assume production's stack set execution role, which
-  trusts a misspelt role name (IAM-003).
+- the pipeline's administration role may assume production's stack set execution role, whose
+  trust still names the deleted previous incarnation of the administration role (IAM-003).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Each has a StackSets execution role (the deployer, assumed by the development ac
 ``ml-stackset-administration``) and a model execution role SageMaker runs the model with.
 
 Staging is wired correctly. Production carries three mistakes, on purpose:
-- its stack set execution role trusts ``ml-stackset-admin``, a role that does not exist (the
-  administration role is ``ml-stackset-administration``), so deployments cannot assume it (IAM-003);
+- its stack set execution role trusts a role that no longer exists: the development account's
+  ``ml-stackset-administration`` was deleted and re-created, and IAM replaced the principal in this
+  trust policy with the old role's unique id, which matches nothing; the pipeline can no longer
+  assume the role (IAM-003, reported on the administration role);
 - the deployer was never granted iam:PassRole on the model execution role (IAM-004, through the
   demo config's ``expectations.passrole``);
 - the model execution role was opened to every AWS principal while debugging (IAM-001), and the
@@ -21,6 +23,7 @@ from sagefence.demo.harness import DEMO_REGION
 from sagefence.demo.world import World, put_role
 
 EXECUTION = "ml-stackset-execution"
+DELETED_ROLE_ID = "AROAXEXAMPLEOLDROLE01"  # what IAM shows in a trust policy once the trusted role is deleted
 MODEL_EXECUTION = "ml-model-execution"
 DEPLOY_ACTIONS = [
     "cloudformation:*",
@@ -36,7 +39,7 @@ def seed_target(session: Any, world: World, stage: str) -> None:
     account = world.accounts[stage]
     iam = session.client("iam")
     broken = stage == "production"
-    admin = f"arn:aws:iam::{world.development}:role/ml-stackset-{'admin' if broken else 'administration'}"
+    admin = DELETED_ROLE_ID if broken else f"arn:aws:iam::{world.development}:role/ml-stackset-administration"
     model_role = f"arn:aws:iam::{account}:role/{MODEL_EXECUTION}"
     deploy: list[dict[str, Any]] = [{"Sid": "Deploy", "Effect": "Allow", "Action": DEPLOY_ACTIONS, "Resource": "*"}]
     if not broken:
