@@ -61,7 +61,7 @@ def test_demo_exits_zero_and_says_where_the_files_are(demo: DemoRun) -> None:
     assert demo.status == 0, demo.stderr
     assert str(demo.output / "findings.json") in demo.stdout
     assert str(demo.output / "report.html") in demo.stdout
-    assert "16 failed (8 high, 7 medium, 1 low), 65 passed, 0 errors, 0 unknown" in demo.stdout
+    assert "18 failed (1 critical, 9 high, 7 medium, 1 low), 66 passed, 0 errors, 0 unknown" in demo.stdout
     assert ("Accounts:      123456789012 management, 944815112289 development, 731307907019 staging, "
             "723171306468 production") in demo.stdout
     assert "exit 0" in demo.stderr

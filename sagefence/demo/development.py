@@ -9,6 +9,8 @@ What is wrong, on purpose (the rule that catches it):
 - no interface endpoint for ecr.dkr (VPCE-002);
 - the models bucket's "DenyNoVPC" uses ForAnyValue:StringNotEquals, which does not deny requests
   from the internet (S3-001);
+- a KMS key shared with a labelling vendor: no DenyNoVPC, and kms:Decrypt granted to the vendor's
+  account without a condition (KMS-001, KMS-003);
 - a legacy notebook role without the VPC guardrail and with iam:PassRole on * (SM-001, IAM-002);
 - a legacy AL1 notebook with internet access, root, no KMS key, no backup tag or lifecycle
   configuration (SM-002, SM-003, SM-004, NB-001, NB-002, NB-003);
@@ -24,7 +26,7 @@ from typing import Any
 
 from sagefence.demo import documents as d
 from sagefence.demo.harness import DEMO_REGION
-from sagefence.demo.world import World, put_role
+from sagefence.demo.world import VENDOR_ACCOUNT, World, put_role
 
 CIDR = "10.20.0.0/16"
 INTERFACE_SERVICES = ("sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api")
@@ -45,6 +47,7 @@ def seed(session: Any, world: World) -> None:
     roles = _roles(session, account, key, buckets, world)
     _notebooks(session, world, net, key, roles, buckets["backup"])
     _studio_and_jobs(session, net, key, roles, buckets["data"])
+    _vendor_key(session, account)
 
 
 def _network(session: Any) -> dict[str, Any]:
@@ -91,6 +94,18 @@ def _key(session: Any, account: str, kms_endpoint: str) -> str:
     kms.enable_key_rotation(KeyId=key["KeyId"])
     kms.create_alias(AliasName="alias/ml-dev-data", TargetKeyId=key["KeyId"])
     return str(key["Arn"])
+
+
+def _vendor_key(session: Any, account: str) -> None:
+    """Mistake (KMS-001, KMS-003): a key made for a labelling vendor, who decrypts from their own
+    account, so it has no DenyNoVPC, and its grant to the vendor has no condition."""
+    kms = session.client("kms", region_name=DEMO_REGION)
+    key = kms.create_key(
+        Description="ml-dev labelling exchange with the vendor",
+        Policy=json.dumps(d.vendor_key_policy(account, VENDOR_ACCOUNT)),
+    )["KeyMetadata"]
+    kms.enable_key_rotation(KeyId=key["KeyId"])
+    kms.create_alias(AliasName="alias/ml-dev-labelling-vendor", TargetKeyId=key["KeyId"])
 
 
 def _buckets(session: Any, account: str, key: str, net: dict[str, Any]) -> dict[str, str]:

@@ -112,6 +112,27 @@ def key_policy(account: str, kms_endpoint: str) -> dict[str, Any]:
     )
 
 
+def vendor_key_policy(account: str, vendor: str) -> dict[str, Any]:
+    """Mistake (KMS-003): the vendor's whole account may decrypt, with no condition (aws:PrincipalArn,
+    kms:ViaService, ...), and nothing denies use from outside the VPC (KMS-001)."""
+    return doc(
+        {
+            "Sid": "EnableAccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "LabellingVendor",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{vendor}:root"},
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
+        },
+    )
+
+
 def s3_endpoint_policy(buckets: list[str]) -> dict[str, Any]:
     """VPCE-004: the S3 endpoint reaches the team's buckets and the ECR layer bucket, nothing else."""
     return doc(

@@ -14,7 +14,7 @@ from sagefence.demo.harness import DEMO_REGION, NotebookFields
 
 SCAN_ROLE = "OrganizationAccountAccessRole"
 ACCOUNT_NAMES = ("development", "staging", "production")
-VENDOR_ACCOUNT = "444455556666"  # a third party the model execution role was "temporarily" opened to
+VENDOR_ACCOUNT = "444455556666"  # a labelling vendor outside the organization
 
 
 @dataclass
