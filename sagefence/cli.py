@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="high")
     diff.add_argument("--output")
 
-    demo = commands.add_parser("demo", help="scan a built-in simulated multi-account environment")
+    demo = commands.add_parser("demo", help="run a full live scan of a simulated three-account organization "
+                                            "(needs the demo extra); exits 0 unless the scan could not run")
     demo.add_argument("--output", default="sagefence-demo", help="folder for findings.json and report.html")
     demo.add_argument("--quiet", action="store_true")
 

@@ -13,6 +13,20 @@ from sagefence.inventory.models import NotebookInstance
 from sagefence.values import InputError, UnknownInput
 
 
+def _notes(nb: NotebookInstance) -> list[str]:
+    """Where the new instance should not inherit the old one's insecure settings."""
+    notes = []
+    if not nb.subnet_id:
+        notes.append("the source has no SubnetId: put the new instance in a private subnet (SM-002)")
+    elif str(nb.props.get("DirectInternetAccess", "Enabled")) != "Disabled":
+        notes.append("direct internet access disabled on the new instance (SM-002); its VPC needs an S3 endpoint")
+    if str(nb.props.get("RootAccess", "Enabled")) != "Disabled":
+        notes.append("root access disabled on the new instance (SM-003); lifecycle scripts still run as root")
+    if not nb.kms_key_id:
+        notes.append("the source has no KmsKeyId: give the new instance a customer managed key (SM-004)")
+    return notes
+
+
 def _settings(nb: NotebookInstance, inventory: Inventory, stamp: str) -> dict[str, Any]:
     volume = nb.props.get("VolumeSizeInGB")
     return {
@@ -24,8 +38,8 @@ def _settings(nb: NotebookInstance, inventory: Inventory, stamp: str) -> dict[st
         "SubnetId": nb.subnet_id,
         "SecurityGroupIds": list(nb.security_group_ids),
         "KmsKeyId": nb.kms_key_id,
-        "DirectInternetAccess": nb.props.get("DirectInternetAccess", "Enabled"),
-        "RootAccess": nb.props.get("RootAccess", "Enabled"),
+        "DirectInternetAccess": "Disabled" if nb.subnet_id else "Enabled",
+        "RootAccess": "Disabled",
         "LifecycleConfigName": nb.lifecycle_config,
         "Tags": [{"Key": "backup-snapshot", "Value": f"{nb.name}_{stamp}"},
                  *({"Key": k, "Value": v} for k, v in nb.tags.items())],
@@ -52,7 +66,7 @@ def build_plan(inventory: Inventory, failures: Sequence[str], catalogue: Mapping
             "instance": nb.id, "name": nb.name, "account": nb.raw.account, "region": nb.raw.region,
             "platform": reason, "ready": all(ready for _, ready, _ in items),
             "readiness": [{"item": name, "ready": ready, "detail": detail} for name, ready, detail in items],
-            "new_instance": _settings(nb, inventory, stamp),
+            "new_instance": _settings(nb, inventory, stamp), "notes": _notes(nb),
         })
     return {"target_platform": inventory.config.migration.target_platform, "instances": instances,
             "errors": errors}
@@ -68,7 +82,10 @@ def render_plan_text(plan: Mapping[str, Any]) -> str:
             lines.append(f"  [{'x' if item['ready'] else ' '}] {item['detail']}")
         lines.append("  new instance:")
         for key, value in entry["new_instance"].items():
-            lines.append(f"    {key}: {value}")
+            if value is not None:
+                lines.append(f"    {key}: {value}")
+        for note in entry["notes"]:
+            lines.append(f"  note: {note}")
     for error in plan["errors"]:
         lines.append(f"error: {error}")
     return "\n".join(lines) + "\n"

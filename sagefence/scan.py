@@ -39,7 +39,7 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
     prepared: list[list[tuple[Inventory, str | None]]] = []
     extra_roles: dict[str, Role] = {}
     seen_problems: set[tuple[str, str]] = set()
-    for group in cfn.group_templates(loaded.templates):
+    for group in cfn.group_templates(loaded.templates, config.account_id, config.region):
         inventories = []
         for variant in cfn.variants(group, account_id=config.account_id, region=config.region):
             inventory = Inventory(variant.resources, config=config, source=SourceKind.TEMPLATES,

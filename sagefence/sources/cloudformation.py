@@ -21,6 +21,7 @@ from sagefence.inventory.raw import InlineSuppression, RawResource
 from sagefence.sources.cfn_yaml import TemplateReadError, read_document
 from sagefence.sources.intrinsics import NO_VALUE, IntrinsicError, RefToken, Resolver
 from sagefence.status import SourceKind
+from sagefence.values import is_opaque
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 CONFIG_NAMES = ("sagefence.yaml", ".sagefence.yaml")
@@ -286,28 +287,43 @@ def _exports(template: Template, resolver: Resolver) -> dict[str, Any]:
     return exports
 
 
-def _export_names(template: Template) -> set[str]:
+def _name_resolver(template: Template, account_id: str, region: str) -> Resolver:
+    """Export and import names are resolved with parameter defaults and every condition true."""
+    conds = template.body.get("Conditions")
+    names = conds if isinstance(conds, Mapping) else {}
+    return Resolver(template.body, account_id=account_id, region=region, conditions=dict.fromkeys(names, True),
+                    exports={})
+
+
+def _name_text(resolver: Resolver, value: Any) -> str | None:
+    try:
+        name = resolver.resolve(value)
+    except IntrinsicError:
+        return None
+    return name if isinstance(name, str) and not is_opaque(name) else None
+
+
+def _export_names(template: Template, resolver: Resolver) -> set[str]:
     outputs = template.body.get("Outputs")
     names: set[str] = set()
     if isinstance(outputs, Mapping):
         for output in outputs.values():
             export = output.get("Export") if isinstance(output, Mapping) else None
-            if isinstance(export, Mapping):
-                names.add(_shallow_text(export.get("Name")))
+            name = _name_text(resolver, export.get("Name")) if isinstance(export, Mapping) else None
+            if name is not None:
+                names.add(name)
     return names
 
 
-def _shallow_text(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value)
-
-
-def _imports(template: Template) -> set[str]:
+def _imports(template: Template, resolver: Resolver) -> set[str]:
     found: set[str] = set()
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
             if "Fn::ImportValue" in value and len(value) == 1:
-                found.add(_shallow_text(value["Fn::ImportValue"]))
+                name = _name_text(resolver, value["Fn::ImportValue"])
+                if name is not None:
+                    found.add(name)
             for v in value.values():
                 walk(v)
         elif isinstance(value, list):
@@ -318,11 +334,13 @@ def _imports(template: Template) -> set[str]:
     return found
 
 
-def group_templates(templates: Sequence[Template]) -> list[list[Template]]:
-    """Templates linked by an ImportValue of an export another one defines (literal names)."""
+def group_templates(templates: Sequence[Template], account_id: str = "123456789012",
+                    region: str = "us-east-1") -> list[list[Template]]:
+    """Templates linked by an ImportValue of an export another one defines (names resolved with defaults)."""
+    resolvers = {t.index: _name_resolver(t, account_id, region) for t in templates}
     exporter: dict[str, int] = {}
     for t in templates:
-        for name in _export_names(t):
+        for name in _export_names(t, resolvers[t.index]):
             exporter.setdefault(name, t.index)
     parent = list(range(len(templates)))
 
@@ -333,7 +351,7 @@ def group_templates(templates: Sequence[Template]) -> list[list[Template]]:
         return i
 
     for t in templates:
-        for name in _imports(t):
+        for name in _imports(t, resolvers[t.index]):
             if name in exporter:
                 parent[find(t.index)] = find(exporter[name])
     groups: dict[int, list[Template]] = {}

@@ -103,3 +103,11 @@ def test_plan_settings_and_unknown_platform() -> None:
     assert entry["ready"] is True
     assert any("mystery" in e and "platform not known" in e for e in plan["errors"])
     assert "old (111111111111/eu-west-1) on notebook-al1-v1 (Amazon Linux 1): READY" in render_plan_text(plan)
+
+
+def test_plan_does_not_carry_insecure_settings_over() -> None:
+    _, inv = check(notebook("legacy", "notebook-al1-v1", internet="Enabled"), *network(True), name="legacy")
+    (entry,) = build_plan(inv, [], load_catalogue())["instances"]
+    assert entry["new_instance"]["DirectInternetAccess"] == "Disabled"
+    assert entry["new_instance"]["RootAccess"] == "Disabled"
+    assert any("SM-002" in note for note in entry["notes"]) and any("SM-003" in note for note in entry["notes"])

@@ -224,3 +224,33 @@ def test_explicit_non_template_is_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, "list.yaml", "- a\n")
     loaded = cfn.load([str(path)])
     assert loaded.errors == [(path.as_posix(), "not a CloudFormation template: top level is a list, not a mapping")]
+
+
+def test_export_names_built_with_sub_link_templates(tmp_path: Path) -> None:
+    network = _write(tmp_path, "network.yaml", """
+Parameters:
+  Team: {Type: String, Default: ml}
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.0.0.0/16}
+Outputs:
+  VpcId:
+    Value: !Ref Vpc
+    Export: {Name: !Sub '${Team}-vpc-${AWS::Region}'}
+""")
+    endpoints = _write(tmp_path, "endpoints.yaml", """
+Parameters:
+  Network: {Type: String, Default: ml-vpc}
+Resources:
+  S3:
+    Type: AWS::EC2::VPCEndpoint
+    Properties:
+      VpcId: !ImportValue
+        Fn::Sub: '${Network}-${AWS::Region}'
+      ServiceName: com.amazonaws.us-east-1.s3
+""")
+    loaded = cfn.load([str(network), str(endpoints)])
+    (group,) = cfn.group_templates(loaded.templates)
+    (variant,) = cfn.variants(group, account_id="123456789012", region="us-east-1")
+    assert _by_id(variant)["S3"].properties["VpcId"] == "vpc-Vpc"
