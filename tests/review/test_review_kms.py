@@ -152,3 +152,34 @@ def test_kms_json_template_with_nested_stack_output_unknown(tmp_path):
     doc = scan_files([path], "KMS-003")
     assert not doc.errors
     assert {f.resource.id: f.status.value for f in doc.findings} == {"DataKey": "unknown"}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a DenyNoVPC written with a wildcard endpoint (StringNotLike vpce-0abc*) "
+                                         "masks a cross-account Decrypt grant: the KMS-003 probe is not from the designated endpoint")
+def test_kms_003_not_masked_by_wildcard_deny_no_vpc(tmp_path):
+    # rules.md: "From the designated endpoint" (KMS-003) "so that a DenyNoVPC does not mask what the rule is about".
+    statements = grant('{AWS: "arn:aws:iam::444455556666:root"}') + """\
+- Sid: DenyNoVPC
+  Effect: Deny
+  Principal: "*"
+  Action: kms:*
+  Resource: "*"
+  Condition:
+    StringNotLike:
+      aws:SourceVpce: "vpce-0abc*"
+"""
+    assert kms_003(tmp_path, statements) == "fail"
+
+
+def test_kms_003_not_masked_by_exact_deny_no_vpc(tmp_path):
+    statements = grant('{AWS: "arn:aws:iam::444455556666:root"}') + """\
+- Sid: DenyNoVPC
+  Effect: Deny
+  Principal: "*"
+  Action: kms:*
+  Resource: "*"
+  Condition:
+    StringNotEquals:
+      aws:SourceVpce: vpce-0123456789abcdef0
+"""
+    assert kms_003(tmp_path, statements) == "fail"
