@@ -188,3 +188,19 @@ def test_sm_001_other_region_allow_fails(tmp_path):
   Resource: "arn:aws:sagemaker:eu-west-1:*:*"
 """
     assert sm_001(tmp_path, role(inline(statements))) == "fail"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an inline allow of sagemaker:* plus an AWS managed BOUNDARY whose content "
+                                         "is not shipped gives unknown ('not allowed by the known policies'), not fail")
+def test_sm_001_unshipped_boundary_does_not_hide_known_allow(tmp_path):
+    # rules.md: an unshipped AWS managed policy "is taken to possibly allow anything and never deny: a simulated
+    # rule that fails on the known policies still fails".
+    props = ("PermissionsBoundary: arn:aws:iam::aws:policy/job-function/DataScientist\n"
+             + inline('- {Effect: Allow, Action: "sagemaker:*", Resource: "*"}\n'))
+    assert sm_001(tmp_path, role(props)) == "fail"
+
+
+def test_sm_001_unshipped_identity_policy_with_known_allow_fails(tmp_path):
+    props = ("ManagedPolicyArns: [arn:aws:iam::aws:policy/job-function/DataScientist]\n"
+             + inline('- {Effect: Allow, Action: "sagemaker:*", Resource: "*"}\n'))
+    assert sm_001(tmp_path, role(props)) == "fail"
