@@ -342,3 +342,31 @@ def test_iam_004_b_matching_trust_passes(tmp_path):
 def test_iam_004_b_confused_deputy_trust_passes(tmp_path):
     condition = "            Condition: {StringEquals: {aws:SourceAccount: !Ref 'AWS::AccountId'}}\n"
     assert statuses(tmp_path, _passrole_b(condition), "IAM-004")["Deployer"] == "pass"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: Allow * on * guarded only by aws:RequestedRegion (no iam:PassedToService) "
+                                         "passes IAM-002: the probe carries no aws:RequestedRegion")
+def test_iam_002_region_guard_is_not_passed_to_service(tmp_path):
+    statement = """\
+- Effect: Allow
+  Action: "*"
+  Resource: "*"
+  Condition: {StringEquals: {aws:RequestedRegion: [us-east-1, eu-west-1]}}
+"""
+    assert iam_002(tmp_path, statement) == "fail"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: PassRole on * guarded only by aws:SourceIp passes IAM-002")
+def test_iam_002_source_ip_guard_is_not_passed_to_service(tmp_path):
+    statement = """\
+- Effect: Allow
+  Action: iam:PassRole
+  Resource: "*"
+  Condition: {IpAddress: {aws:SourceIp: 10.0.0.0/8}}
+"""
+    assert iam_002(tmp_path, statement) == "fail"
+
+
+def test_iam_001_source_ip_lookalike_and_region_fail(tmp_path):
+    # IAM-001's decision: "a condition on another key (aws:SourceIp) does not hide an open trust"
+    assert iam_001(tmp_path, trust('{AWS: "444455556666"}', "StringEquals: {aws:RequestedRegion: us-east-1}")) == "fail"

@@ -204,3 +204,15 @@ def test_sm_001_unshipped_identity_policy_with_known_allow_fails(tmp_path):
     props = ("ManagedPolicyArns: [arn:aws:iam::aws:policy/job-function/DataScientist]\n"
              + inline('- {Effect: Allow, Action: "sagemaker:*", Resource: "*"}\n'))
     assert sm_001(tmp_path, role(props)) == "fail"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (spec gap): allow sagemaker:* guarded only by aws:RequestedRegion passes "
+                                         "SM-001; every real CreateTrainingJob carries aws:RequestedRegion, the probe does not")
+def test_sm_001_region_guard_does_not_hide_open_create(tmp_path):
+    statements = """\
+- Effect: Allow
+  Action: "sagemaker:*"
+  Resource: "*"
+  Condition: {StringEquals: {aws:RequestedRegion: !Ref "AWS::Region"}}
+"""
+    assert sm_001(tmp_path, role(inline(statements))) == "fail"
