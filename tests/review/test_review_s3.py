@@ -311,3 +311,21 @@ def test_s3_004_tls_version_only_is_not_a_secure_transport_deny(tmp_path):
     statements = deny("StringNotEquals:\n  aws:SourceVpce: !Ref S3Endpoint\n") + deny(
         "NumericLessThan:\n  s3:TlsVersion: '1.2'\n").replace("DenyNoVPC", "DenyOldTls")
     assert statuses(tmp_path, bucket_template(statements), "S3-004")["DataBucket"] == "fail"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: with two AWS::S3::BucketPolicy resources on one bucket only the last in "
+                                         "the file is evaluated; CloudFormation may apply either last (no dependency)")
+def test_s3_001_two_bucket_policies_reachable_insecure(tmp_path):
+    # The permissive policy, listed first, can be the one left in place: an insecure state is reachable.
+    text = bucket_template(deny("StringNotEquals:\n  aws:SourceVpce: !Ref S3Endpoint\n")).replace(
+        "  DataBucketPolicy:\n", """\
+  ReadAccessPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref DataBucket
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: "arn:aws:iam::444455556666:root"}, Action: "s3:GetObject", Resource: !Sub '${DataBucket.Arn}/*'}
+  DataBucketPolicy:
+""")
+    assert statuses(tmp_path, text, "S3-001")["DataBucket"] == "fail"
