@@ -216,3 +216,18 @@ def test_sm_001_region_guard_does_not_hide_open_create(tmp_path):
   Condition: {StringEquals: {aws:RequestedRegion: !Ref "AWS::Region"}}
 """
     assert sm_001(tmp_path, role(inline(statements))) == "fail"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: ManagedPolicyArns from a parameter without default (could be "
+                                         "AdministratorAccess) gives IAM-005 pass instead of unknown")
+def test_iam_005_opaque_managed_policy_arn_is_unknown(tmp_path):
+    # rules.md: "A rule that reads such a value directly as a setting ... reports unknown";
+    # "A check that could not run is never reported as pass".
+    head = "Parameters:\n  ExtraPolicyArn: {Type: String}\n"
+    assert statuses(tmp_path, head + role("ManagedPolicyArns: [!Ref ExtraPolicyArn]"), "IAM-005") == {
+        "ExecutionRole": "unknown"}
+
+
+def test_sm_001_opaque_managed_policy_arn_is_unknown(tmp_path):
+    head = "Parameters:\n  ExtraPolicyArn: {Type: String}\n"
+    assert sm_001(tmp_path, head + role("ManagedPolicyArns: [!Ref ExtraPolicyArn]")) == "unknown"
