@@ -231,3 +231,22 @@ def test_iam_005_opaque_managed_policy_arn_is_unknown(tmp_path):
 def test_sm_001_opaque_managed_policy_arn_is_unknown(tmp_path):
     head = "Parameters:\n  ExtraPolicyArn: {Type: String}\n"
     assert sm_001(tmp_path, head + role("ManagedPolicyArns: [!Ref ExtraPolicyArn]")) == "unknown"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an AWS::IAM::Policy attached by Roles that cannot be resolved (broken "
+                                         "resource) is silently dropped from the role: SM-001 passes although the policy "
+                                         "grants sagemaker:*")
+def test_sm_001_unreadable_attached_policy_is_not_pass(tmp_path):
+    # rules.md: "A check that could not run is never reported as pass."
+    text = "Mappings:\n  RegionMap:\n    eu-west-1: {Bucket: ml-eu}\n" + role("Description: exec", extra="""\
+  Extra:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: extra
+      Roles: [!Ref ExecutionRole]
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: "sagemaker:*", Resource: "*"}
+          - {Effect: Allow, Action: "s3:GetObject", Resource: !Sub ["arn:aws:s3:::${B}/*", {B: !FindInMap [RegionMap, !Ref "AWS::Region", Bucket]}]}
+""")
+    assert sm_001(tmp_path, text) in ("fail", "error", "unknown")
