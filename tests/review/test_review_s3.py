@@ -329,3 +329,27 @@ def test_s3_001_two_bucket_policies_reachable_insecure(tmp_path):
   DataBucketPolicy:
 """)
     assert statuses(tmp_path, text, "S3-001")["DataBucket"] == "fail"
+
+
+def test_s3_001_if_novalue_condition_block_is_unconditional_deny(tmp_path):
+    # Condition: !If [Locked, {...}, AWS::NoValue] -> when Locked is false the deny has no condition at all:
+    # it still denies both outside contexts (and everyone else), so S3-001 passes in every assignment.
+    head = "Parameters:\n  Lock: {Type: String, Default: 'yes'}\nConditions:\n  Locked: !Equals [!Ref Lock, 'yes']\n"
+    statement = """\
+- Effect: Deny
+  Principal: "*"
+  Action: "s3:*"
+  Resource: [!GetAtt DataBucket.Arn, !Sub '${DataBucket.Arn}/*']
+  Condition: !If
+    - Locked
+    - StringNotEquals: {aws:SourceVpce: !Ref S3Endpoint}
+    - !Ref AWS::NoValue
+"""
+    assert s3_001(tmp_path, statement, head) == "pass"
+
+
+def test_s3_001_sub_list_form_and_getatt_in_sub(tmp_path):
+    statement = deny("StringNotEquals:\n  aws:SourceVpce: !Ref S3Endpoint\n", resource=(
+        "Resource:\n    - !Sub ['arn:aws:s3:::${Name}', {Name: !Ref DataBucket}]\n"
+        "    - !Sub '${DataBucket.Arn}/*'"))
+    assert s3_001(tmp_path, statement) == "pass"
