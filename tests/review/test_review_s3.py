@@ -353,3 +353,35 @@ def test_s3_001_sub_list_form_and_getatt_in_sub(tmp_path):
         "Resource:\n    - !Sub ['arn:aws:s3:::${Name}', {Name: !Ref DataBucket}]\n"
         "    - !Sub '${DataBucket.Arn}/*'"))
     assert s3_001(tmp_path, statement) == "pass"
+
+
+@pytest.mark.parametrize("policy_first", [False, True])
+def test_s3_001_bucket_policy_in_another_template_by_import_value(tmp_path, policy_first):
+    bucket = write(tmp_path, """\
+Resources:
+  DataBucket:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: ml-data}
+Outputs:
+  B: {Value: !Ref DataBucket, Export: {Name: ml-data-bucket}}
+  BA: {Value: !GetAtt DataBucket.Arn, Export: {Name: ml-data-bucket-arn}}
+""", "bucket.yaml")
+    policy = write(tmp_path, "Resources:\n" + NETWORK_A.split("Resources:\n")[1].split("  DataBucket:\n")[0] + """\
+  DataBucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !ImportValue ml-data-bucket
+      PolicyDocument:
+        Statement:
+          - Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource: [!ImportValue ml-data-bucket-arn, !Sub ['${A}/*', {A: !ImportValue ml-data-bucket-arn}]]
+            Condition:
+              StringNotEquals:
+                aws:SourceVpce: !Ref S3Endpoint
+""", "policy.yaml")
+    doc = scan_files([policy, bucket] if policy_first else [bucket, policy], "S3-001")
+    assert not doc.errors
+    assert {(f.resource.file.rsplit("/", 1)[-1], f.resource.id): f.status.value for f in doc.findings} == {
+        ("bucket.yaml", "DataBucket"): "pass"}
