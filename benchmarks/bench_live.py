@@ -290,6 +290,17 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def sagefence_tree() -> dict[str, Any]:
+    """Which sagefence was measured: HEAD and the package files changed in the work tree."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(HERE.parent), *args], capture_output=True, text=True,
+                              timeout=30, check=False)
+        return proc.stdout.rstrip("\n")
+
+    return {"head": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": git("status", "--porcelain", "--", "sagefence").splitlines()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=4, help="accounts in the organization (management + members)")
@@ -334,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                            args.resources, "latency_ms": args.latency_ms, "workers": workers,
                            "moto": moto_version(), "python": sys.version.split()[0],
                            "load_average_at_end": os.getloadavg()},
-              "seeded": seeded, "proxy_check": check, "warm_up": warm, "runs": runs}
+              "sagefence_tree": sagefence_tree(), "seeded": seeded, "proxy_check": check, "warm_up": warm,
+              "runs": runs}
     print("\n" + table(report))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

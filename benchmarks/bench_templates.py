@@ -297,6 +297,17 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def sagefence_tree() -> dict[str, Any]:
+    """Which sagefence was measured: HEAD and the package files changed in the work tree."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(HERE.parent), *args], capture_output=True, text=True,
+                              timeout=30, check=False)
+        return proc.stdout.rstrip("\n")
+
+    return {"head": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": git("status", "--porcelain", "--", "sagefence").splitlines()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="measured runs per tool, after one warm-up")
@@ -318,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                     "pinned_to_cpus": args.cpus or None, "gnu_time": GNU_TIME.exists(),
                     "load_average_at_start": os.getloadavg()},
         "settings": {"runs": args.runs, "scale": args.scale, "seed": args.seed, "pins": PINS},
+        "sagefence_tree": sagefence_tree(),
         "startup": startup(args), "scenarios": []}
     for name in args.scenarios.split(","):
         templates, resources = plan[name]
