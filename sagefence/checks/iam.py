@@ -4,10 +4,19 @@ broken assume chains (IAM-003) and broken PassRole relationships (IAM-004)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
-from sagefence.checks.probes import OUTSIDE_ACCOUNT, base_context, probe, probe_arn, role_evaluation
+from sagefence.checks.probes import (
+    INTERNET,
+    OUTSIDE_ACCOUNT,
+    base_context,
+    foreign_candidates,
+    probe,
+    probe_arn,
+    role_evaluation,
+)
 from sagefence.checks.trust import admits, trust_policy
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Located, ManagedPolicy, PolicyDoc, Role
@@ -26,38 +35,31 @@ def open_trust(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> I
     policy = trust_policy(role, inventory)
     own = role.account or "123456789012"
     trusted = {own, *inventory.config.trusted_accounts}
+    region = role.raw.region or inventory.config.region
     opened: list[str] = []
     maybe: list[str] = []
-    for named in named_principals(policy):
-        if named.kind not in ("*", "AWS"):
+    for candidate in foreign_candidates(policy, trusted):
+        account = candidate.account or OUTSIDE_ACCOUNT
+        statement = candidate.named.statement
+        if not any(action_matches(a, "sts:AssumeRole") for a in (statement.actions or ("*",))):
             continue
-        if named.opaque:
-            principal, account = named.value, None
-        elif named.value == "*":
-            principal, account = probe_arn(OUTSIDE_ACCOUNT), OUTSIDE_ACCOUNT
-        elif named.account is None or named.account in trusted:
+        results = [evaluate(Request(candidate.principal, "sts:AssumeRole", role.arn,
+                                    {**base_context(candidate.principal, account), **context,
+                                     "aws:RequestedRegion": region}), resource=policy)
+                   for context in ({}, INTERNET)]
+        if any(r.explicitly_denied for r in results):
             continue
-        else:
-            account = named.account
-            principal = named.value if ":role/" in named.value or ":user/" in named.value else probe_arn(account)
-        request = Request(principal, "sts:AssumeRole", role.arn, base_context(principal, account or OUTSIDE_ACCOUNT))
-        result = evaluate(request, resource=policy)
-        if result.explicitly_denied:
+        if not any(r.allowed for r in results) and _restricted(statement):
             continue
-        if not result.allowed and _restricted(named.statement):
-            continue
-        if not result.allowed and not any(
-                action_matches(a, "sts:AssumeRole") for a in (named.statement.actions or ("*",))):
-            continue
-        grant = f"{named.value} may assume the role ({named.statement.ref.label})"
-        (maybe if named.opaque else opened).append(grant)
+        grant = f"{candidate.principal} may assume the role ({statement.ref.label})"
+        (maybe if candidate.opaque else opened).append(grant)
     evidence = {"policy": policy.source, "trusted_accounts": sorted(trusted)}
     if opened:
-        yield failed("; ".join(opened) + " with no condition on sts:ExternalId, aws:PrincipalOrgID, "
+        yield failed("; ".join(dict.fromkeys(opened)) + " with no condition on sts:ExternalId, aws:PrincipalOrgID, "
                      "aws:PrincipalArn, aws:SourceAccount or aws:SourceArn", grants=opened, **evidence)
     elif maybe:
-        yield unknown("; ".join(maybe) + ": the account is not known before deployment and may be any account",
-                      grants=maybe, **evidence)
+        yield unknown("; ".join(dict.fromkeys(maybe)) + ": the account is not known before deployment and may be "
+                      "any account", grants=maybe, **evidence)
     else:
         yield passed("only the role's own account, trusted accounts, services or restricted principals may assume it",
                      **evidence)
@@ -92,6 +94,23 @@ def _may_grant(role: Role, inventory: Inventory, action: str) -> bool:
     return any(doc.document is None or _grants(inventory.policy(doc), action) for doc in role.policies)
 
 
+UNRELATED_SERVICE = "sagefence-probe.amazonaws.com"
+
+
+def _unscoped_statements(policy: Policy, request: Request) -> list[str]:
+    """Allow statements that grant the request once their conditions are set aside and that have no
+    iam:PassedToService condition: a guard on another key (aws:SourceIp, aws:RequestedRegion) does not
+    scope PassRole to a service."""
+    out = []
+    for statement in policy.statements:
+        if not statement.is_allow or any(c.key == "iam:passedtoservice" for c in statement.conditions):
+            continue
+        bare = Policy(policy.source, policy.kind, (replace(statement, conditions=()),), policy.version)
+        if evaluate(request, identity=[bare]).allowed:
+            out.append(statement.ref.label)
+    return out
+
+
 def passrole_everything(resource: Located, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     account = resource.raw.account or "123456789012"
     holders: list[str] = []
@@ -103,11 +122,13 @@ def passrole_everything(resource: Located, inventory: Inventory, params: Mapping
         if not _grants(policy, "iam:PassRole"):
             continue
         holders.append(policy.source)
-        request = probe("iam:PassRole", probe_arn(account, UNRELATED_ROLE), account)
+        request = probe("iam:PassRole", probe_arn(account, UNRELATED_ROLE), account,
+                        {"iam:PassedToService": UNRELATED_SERVICE})
         result = evaluate(request, identity=[policy])
-        if result.allowed:
+        labels = [r.label for r in result.deciding] if result.allowed else _unscoped_statements(policy, request)
+        if labels:
             opened.append(f"{policy.source} allows iam:PassRole on every role without an iam:PassedToService "
-                          f"condition ({', '.join(r.label for r in result.deciding)})")
+                          f"condition ({', '.join(labels)})")
     if not holders:
         return
     if opened:

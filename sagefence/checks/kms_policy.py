@@ -7,16 +7,17 @@ from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
 from sagefence.checks.probes import (
+    INTERNET,
     OUTSIDE_ACCOUNT,
     account_of_resource,
     denied_everywhere,
     designated_endpoint,
+    foreign_candidates,
     probe,
-    probe_arn,
 )
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import KmsKey
-from sagefence.policy import evaluate, named_principals
+from sagefence.policy import evaluate
 from sagefence.values import require
 
 KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
@@ -50,32 +51,26 @@ def cross_account_decrypt(key: KmsKey, inventory: Inventory, params: Mapping[str
         return
     own = account_of_resource(key)
     trusted = {own, *inventory.config.trusted_accounts}
-    context = designated_endpoint(policy)
+    region = key.raw.region or inventory.config.region
+    contexts = [designated_endpoint(policy), dict(INTERNET)]
     opened: list[str] = []
     maybe: list[str] = []
-    for named in named_principals(policy):
-        if named.kind not in ("*", "AWS"):
-            continue
-        if named.opaque:
-            principal, account = named.value, None
-        elif named.kind == "*" or named.value == "*":
-            principal, account = probe_arn(OUTSIDE_ACCOUNT), OUTSIDE_ACCOUNT
-        elif named.account is None or named.account in trusted:
-            continue
-        else:
-            account = named.account
-            principal = named.value if ":role/" in named.value or ":user/" in named.value else probe_arn(account)
-        request = probe("kms:Decrypt", key.arn, account or OUTSIDE_ACCOUNT, context, principal=principal)
-        result = evaluate(request, resource=policy)
-        if not result.allowed:
-            continue
-        grant = f"kms:Decrypt is allowed to {named.value} ({named.statement.ref.label})"
-        (maybe if named.opaque else opened).append(grant)
+    for candidate in foreign_candidates(policy, trusted):
+        account = candidate.account or OUTSIDE_ACCOUNT
+        for context in contexts:
+            extra = {**context, "kms:CallerAccount": account, "aws:RequestedRegion": region}
+            request = probe("kms:Decrypt", key.arn, account, extra, principal=candidate.principal)
+            if evaluate(request, resource=policy).allowed:
+                grant = (f"kms:Decrypt is allowed to {candidate.principal} "
+                         f"({candidate.named.statement.ref.label})")
+                (maybe if candidate.opaque else opened).append(grant)
+                break
     evidence = {"policy": policy.source, "trusted_accounts": sorted(trusted)}
     if opened:
-        yield failed("; ".join(opened) + " with no condition that restricts it", grants=opened, **evidence)
+        yield failed("; ".join(dict.fromkeys(opened)) + " with no condition that restricts it", grants=opened,
+                     **evidence)
     elif maybe:
-        yield unknown("; ".join(maybe) + ": the account is not known before deployment and may be any account",
-                      grants=maybe, **evidence)
+        yield unknown("; ".join(dict.fromkeys(maybe)) + ": the account is not known before deployment and may be "
+                      "any account", grants=maybe, **evidence)
     else:
         yield passed("kms:Decrypt is not allowed to principals of untrusted accounts", **evidence)

@@ -8,13 +8,17 @@ what a rule is about.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Located
 from sagefence.policy import Evaluation, Policy, Request, condition_values, evaluate
 
+_PRINCIPAL_ACCOUNT = re.compile(r"^(?:arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):|(\d{12})$)")
 PROBE_ROLE = "sagefence-probe"
 OUTSIDE_ACCOUNT = "999999999999"
 ANOTHER_VPCE = "vpce-0a0a0a0a0a0a0a0a0"
@@ -49,14 +53,33 @@ def probe(action: str, resource: str, account: str, extra: Mapping[str, Any] | N
     return Request(principal, action, resource, context)
 
 
+def _instance(pattern: str) -> str:
+    """A concrete value a StringLike pattern matches (vpce-0abc* -> vpce-0abc0)."""
+    return pattern.replace("*", "0").replace("?", "0")
+
+
 def designated_endpoint(policy: Policy) -> dict[str, str]:
-    """aws:SourceVpce / aws:SourceVpc at the first value the policy names (else another endpoint's)."""
+    """aws:SourceVpce / aws:SourceVpc at the first value the policy names (else another endpoint's),
+    and aws:VpcSourceIp inside the first network it names, so a DenyNoVPC does not mask a rule."""
     context = dict(ANOTHER_ENDPOINT)
     for key in ("aws:SourceVpce", "aws:SourceVpc"):
-        named = [v for v in condition_values(policy, key) if "*" not in v and "?" not in v]
+        named = [v for v in condition_values(policy, key) if "${" not in v]
         if named:
-            context[key] = named[0]
+            context[key] = _instance(named[0])
+    for value in condition_values(policy, "aws:VpcSourceIp"):
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            continue
+        context["aws:VpcSourceIp"] = str(network.network_address + (1 if network.num_addresses > 2 else 0))
+        break
     return context
+
+
+def principal_account(value: str) -> str | None:
+    """The 12-digit account of an IAM/STS principal ARN or bare id, also when other parts are opaque."""
+    match = _PRINCIPAL_ACCOUNT.match(value)
+    return match.group(1) or match.group(2) if match else None
 
 
 def denied_everywhere(policy: Policy, actions: Sequence[tuple[str, str]], account: str,
@@ -74,9 +97,91 @@ def denied_everywhere(policy: Policy, actions: Sequence[tuple[str, str]], accoun
     return open_, deciding
 
 
-def role_evaluation(inventory: Inventory, role: Any, request: Request) -> Evaluation:
-    """A role's identity policies, permission boundary and (live) the SCPs of its account."""
+def role_evaluation(inventory: Inventory, role: Any, request: Request, open_gates: bool = False) -> Evaluation:
+    """A role's identity policies, permission boundary and (live) the SCPs of its account.
+
+    With ``open_gates`` a boundary or SCP whose content is not known is left out: rules.md
+    takes such a policy to possibly allow anything, so it cannot save a request the known
+    identity policies allow.
+    """
     identity = [inventory.policy(doc) for doc in role.policies]
     boundary = inventory.policy(role.boundary) if role.boundary is not None else None
     scps = inventory.scps_for(role.account)
+    if open_gates:
+        boundary = None if boundary is not None and boundary.unknown else boundary
+        scps = [scp for scp in scps if not scp.unknown]
     return evaluate(request, identity=identity, boundary=boundary, scps=scps)
+
+
+def witness_resources(policies: Sequence[Policy], action: str, default: str, limit: int = 24) -> list[str]:
+    """Concrete resources a request could name: the default probe, plus one instance of every ARN
+    pattern an Allow statement for the action names, so a grant scoped by name prefix or region
+    is probed where it applies."""
+    from sagefence.policy import action_matches
+
+    out = [default]
+    for policy in policies:
+        for statement in policy.statements:
+            if not statement.is_allow or statement.resources is None:
+                continue
+            acts = statement.actions
+            if acts is not None and not any(action_matches(a, action) for a in acts):
+                continue
+            if acts is None and any(action_matches(a, action) for a in statement.not_actions or ()):
+                continue
+            for pattern in statement.resources:
+                if pattern.startswith("arn:") and "${" not in pattern:
+                    concrete = pattern.replace("*", "sagefence").replace("?", "x")
+                    if concrete not in out:
+                        out.append(concrete)
+    return out[:limit]
+
+
+def unreadable_policies(inventory: Inventory) -> list[str]:
+    """IAM policy resources that could not be read: they may attach to any role of the template."""
+    return [r.id for r in inventory.broken if r.type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A principal outside the trusted accounts that a resource policy's Allow names, as a probe."""
+
+    named: Any  # sagefence.policy.NamedPrincipal
+    principal: str
+    account: str | None  # None: the account is not known before deployment
+    opaque: bool
+
+
+_ACCOUNT_KEYS = ("aws:PrincipalAccount", "kms:CallerAccount", "aws:SourceAccount")
+_SPECIFIC = (":role/", ":user/", ":assumed-role/", ":federated-user/")
+
+
+def foreign_candidates(policy: Policy, trusted: set[str]) -> list[Candidate]:
+    """Every principal of another account an Allow names: "*" is probed from an unrelated account
+    and from every untrusted account its conditions name; an ARN whose account is known but whose
+    other parts are parameters is probed as that account's principal."""
+    from sagefence.policy import named_principals
+
+    out: list[Candidate] = []
+    for named in named_principals(policy):
+        if named.kind not in ("*", "AWS"):
+            continue
+        if named.kind == "*" or named.value == "*":
+            accounts = [OUTSIDE_ACCOUNT] + [v for key in _ACCOUNT_KEYS for v in condition_values(policy, key)
+                                            if re.fullmatch(r"\d{12}", v) and v not in trusted]
+            out.extend(Candidate(named, probe_arn(a), a, False) for a in dict.fromkeys(accounts))
+            for arn in condition_values(policy, "aws:PrincipalArn"):
+                account = principal_account(arn)
+                if account is not None and account not in trusted and "*" not in arn:
+                    out.append(Candidate(named, arn, account, False))
+            continue
+        account = principal_account(named.value)
+        if account is None:
+            if named.opaque:
+                out.append(Candidate(named, named.value, None, True))
+            continue
+        if account in trusted:
+            continue
+        specific = any(part in named.value for part in _SPECIFIC)
+        out.append(Candidate(named, named.value if specific else probe_arn(account), account, False))
+    return out

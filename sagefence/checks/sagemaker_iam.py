@@ -6,10 +6,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
-from sagefence.checks.probes import probe, role_evaluation
+from sagefence.checks.probes import probe, role_evaluation, unreadable_policies, witness_resources
 from sagefence.checks.trust import sagemaker_can_assume
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
+from sagefence.values import is_opaque
 
 GUARDED = {
     "sagemaker:CreateNotebookInstance": "notebook-instance",
@@ -29,14 +30,23 @@ def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -
     opened: list[str] = []
     uncertain: list[str] = []
     allowed_by: set[str] = set()
+    identity = [inventory.policy(doc) for doc in role.policies]
     for action, kind in GUARDED.items():
-        target = f"arn:aws:sagemaker:{region}:{account}:{kind}/sagefence-probe"
-        result = role_evaluation(inventory, role, probe(action, target, account, principal=role.arn))
-        if result.allowed:
-            opened.append(action)
-            allowed_by.update(r.label for r in result.deciding)
-        elif result.uncertain:
-            uncertain.append(action)
+        default = f"arn:aws:sagemaker:{region}:{account}:{kind}/sagefence-probe"
+        result = None
+        for target in witness_resources(identity, action, default):
+            request = probe(action, target, account, principal=role.arn)
+            result = role_evaluation(inventory, role, request)
+            if not result.allowed and result.uncertain:
+                result = role_evaluation(inventory, role, request, open_gates=True)
+                if not result.allowed and result.uncertain:
+                    uncertain.append(action)
+                    break
+            if result.allowed:
+                opened.append(f"{action} on {target}" if target != default else action)
+                allowed_by.update(r.label for r in result.deciding)
+                break
+    unreadable = unreadable_policies(inventory)
     evidence = {"policies": [p.source for p in role.policies], "allowed_by": sorted(allowed_by)}
     if opened:
         yield failed(f"role {role.id} may call {', '.join(opened)} without sagemaker:VpcSubnets or "
@@ -44,6 +54,9 @@ def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -
     elif uncertain:
         yield unknown(f"{', '.join(uncertain)} without a VpcConfig is not allowed by the known policies, but a "
                       "managed policy whose content is not known may allow it", actions=uncertain, **evidence)
+    elif unreadable:
+        yield unknown(f"policy resource(s) {', '.join(unreadable)} could not be read and may attach to this role",
+                      **evidence)
     else:
         yield passed("no guarded SageMaker action is allowed without sagemaker:VpcSubnets / VpcSecurityGroupIds",
                      **evidence)
@@ -52,9 +65,13 @@ def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -
 def no_administrator_access(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     if not sagemaker_can_assume(role, inventory):
         return
+    opaque = [str(a) for a in role.managed_policy_arns if is_opaque(a)]
     attached = [str(a) for a in role.managed_policy_arns if str(a) == ADMIN]
     attached += [p.source for p in role.policies if p.arn == ADMIN and p.source not in attached]
     if attached:
         yield failed(f"role {role.id}, which SageMaker can assume, has AdministratorAccess attached", policy=ADMIN)
+    elif opaque:
+        yield unknown(f"managed policy ARN(s) {', '.join(opaque)} are not known before deployment and may be "
+                      "AdministratorAccess")
     else:
         yield passed("AdministratorAccess is not attached")

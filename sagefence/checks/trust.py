@@ -1,11 +1,17 @@
-"""Who a role's trust policy admits: shared by SM-001, IAM-001, IAM-003, IAM-004 and IAM-005."""
+"""Who a role's trust policy admits: shared by SM-001, IAM-003, IAM-004 and IAM-005.
+
+"Admits" is about who the trust names, not whether a particular request would carry the
+keys its conditions test: a trust with the confused-deputy conditions AWS recommends
+(aws:SourceAccount, aws:SourceArn) or an sts:ExternalId still admits that principal.
+An unconditional Deny for the principal does take admission away.
+"""
 
 from __future__ import annotations
 
 from sagefence.checks.probes import base_context
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
-from sagefence.policy import Policy, Request, evaluate
+from sagefence.policy import Policy, Request, action_matches, principal_matches
 from sagefence.values import require
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -16,13 +22,26 @@ def trust_policy(role: Role, inventory: Inventory) -> Policy:
     return inventory.policy(document, f"trust policy of role {role.id}", "trust")
 
 
+def _assume(statement) -> bool:
+    if statement.actions is not None:
+        return any(action_matches(a, "sts:AssumeRole") for a in statement.actions)
+    return not any(action_matches(a, "sts:AssumeRole") for a in statement.not_actions or ())
+
+
 def admits(role: Role, inventory: Inventory, principal: str, account: str | None = None) -> bool:
-    """Whether the trust policy lets this principal (ARN or service) call sts:AssumeRole, unconditioned keys aside."""
+    """Whether the trust policy names this principal (ARN, account root or service) for sts:AssumeRole."""
     policy = trust_policy(role, inventory)
     context = base_context(principal, account or "") if principal.startswith("arn:") else {
         "aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": principal}
     request = Request(principal, "sts:AssumeRole", role.arn, context)
-    return evaluate(request, resource=policy).allowed
+    named = False
+    for statement in policy.statements:
+        if not _assume(statement) or not principal_matches(statement, request):
+            continue
+        if statement.is_deny and not statement.conditions:
+            return False
+        named = named or statement.is_allow
+    return named
 
 
 def sagemaker_can_assume(role: Role, inventory: Inventory) -> bool:

@@ -209,8 +209,16 @@ def _principal_spec(value: object, element: str, where: str) -> PrincipalSpec:
             raise PolicyError(
                 f"{where}: {element} has an unknown key {key!r} (expected one of {', '.join(PRINCIPAL_KEYS)})"
             )
-        entries.extend((key, item) for item in _strings(items, f"{element} {key}", where))
+        entries.extend((key, item) for item in _strings(_account_ids(items), f"{element} {key}", where))
     return PrincipalSpec(everyone=False, entries=tuple(entries))
+
+
+def _account_ids(items: object) -> object:
+    """An unquoted YAML account id arrives as an int; CloudFormation sends its digits, which IAM reads as the id."""
+    def text(item: object) -> object:
+        return f"{item:012d}" if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 10**12 else item
+
+    return [text(i) for i in items] if isinstance(items, list) else text(items)
 
 
 def _condition_value(value: object, where: str, operator: str, key: str) -> str:

@@ -44,6 +44,13 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     pass
 
 
+# CloudFormation reads an unquoted 2024-01-01 as the string it is, not a date.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _resource_lines(root: yaml.Node | None) -> dict[str, int] | None:
     """Lines of the keys under the top-level Resources mapping, read off the node tree."""
     if not isinstance(root, yaml.MappingNode):
