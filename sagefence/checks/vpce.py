@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,7 +13,12 @@ from sagefence.inventory.models import Located, SecurityGroup, Subnet, VpcEndpoi
 from sagefence.status import Status
 from sagefence.values import is_opaque, require
 
-OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+def _everywhere(cidr: str) -> bool:
+    """0.0.0.0/0, ::/0 and their other spellings (::0/0, 0.0.0.0/00, 0:0::/0)."""
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return False
 
 
 def _workload_vpcs(inventory: Inventory) -> set[str]:
@@ -108,7 +114,7 @@ def open_security_groups(endpoint: VpcEndpoint, inventory: Inventory, params: Ma
             for cidr in (rule.cidr_ipv4, rule.cidr_ipv6):
                 if is_opaque(cidr):
                     not_found.append(f"{group.id} (a rule's source is not known before deployment)")
-                elif isinstance(cidr, str) and cidr.strip() in OPEN_CIDRS:
+                elif isinstance(cidr, str) and _everywhere(cidr):
                     open_rules.append(f"{group.id} allows ingress from {cidr.strip()} "
                                       f"(protocol {rule.protocol}, ports {rule.from_port}-{rule.to_port})")
     if open_rules:

@@ -78,7 +78,7 @@ class Inventory:
         self._typed: dict[int, Located] = {}
         self._by_type: dict[str, list[Located]] = {}
         self._policy_cache: dict[tuple[int, str], Any] = {}
-        self._extra_roles = dict(extra_roles or {})
+        self._extra_roles = extra_roles if extra_roles is not None else {}  # shared: filled as groups load
         self._scp_cache: dict[str, list[Any]] = {}
         self._build()
 

@@ -393,6 +393,12 @@ def _resolve_resources(template: Template, resolver: Resolver,
                           suppressions=suppressions, extra=extra, **common)
 
 
+def _scopes(group: Sequence[Template]) -> dict[int, str]:
+    """A readable, unique placeholder scope per template of a group: its file stem (plus index on a clash)."""
+    stems = [t.path.stem for t in group]
+    return {t.index: t.path.stem if stems.count(t.path.stem) == 1 else f"{t.path.stem}{t.index}" for t in group}
+
+
 def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iterable[Variant]:
     """Every assignment of the conditions bearing on the group, with the resources under it."""
     conds = {t.index: _Conditions(t) for t in group}
@@ -404,6 +410,7 @@ def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iter
 
     group_by_index = {t.index: t for t in group}
     names = [label(i, n) for i, n in qualified]
+    scopes = _scopes(group) if many else {}
     for free_values, independent in _assignments(names):
         exports: dict[str, Any] = {}
         resources: list[RawResource] = []
@@ -412,7 +419,8 @@ def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iter
             for t in group:
                 per_template = {n: free_values[label(t.index, n)] for n in conds[t.index].free_used}
                 resolver = Resolver(t.body, account_id=account_id, region=region,
-                                    conditions=conds[t.index].assignment(per_template), exports=exports)
+                                    conditions=conds[t.index].assignment(per_template), exports=exports,
+                                    scope=scopes.get(t.index))
                 resources.extend(_resolve_resources(t, resolver, account_id, region))
                 if many:
                     exports.update(_exports(t, resolver))

@@ -78,7 +78,7 @@ class Resolver:
 
     def __init__(self, template: Mapping[str, Any], *, account_id: str, region: str,
                  conditions: Mapping[str, bool], exports: Mapping[str, Any],
-                 stack_name: str = "sagefence-stack") -> None:
+                 stack_name: str = "sagefence-stack", scope: str | None = None) -> None:
         self.template = template
         self.account_id = account_id
         self.region = region
@@ -94,6 +94,10 @@ class Resolver:
         self._names: dict[str, str] = {}
         self._naming: list[str] = []
         self.used_conditions: set[str] = set()
+        self.scope = scope  # set when several templates are resolved together: keeps placeholders apart
+
+    def _local(self, logical_id: str) -> str:
+        return f"{self.scope}-{logical_id}" if self.scope else logical_id
 
     # -- entry points -------------------------------------------------------------------
 
@@ -194,7 +198,7 @@ class Resolver:
             if name_prop and name_prop in props:
                 name = self.resolve(props[name_prop])
             if not isinstance(name, str):
-                name = logical_id.lower() if rtype == "AWS::S3::Bucket" else logical_id
+                name = self._local(logical_id).lower() if rtype == "AWS::S3::Bucket" else self._local(logical_id)
             self._names[logical_id] = name
             return name
         finally:
@@ -221,11 +225,11 @@ class Resolver:
         if rtype == "AWS::IAM::ManagedPolicy":
             return f"arn:aws:iam::{acct}:policy{self._path(logical_id)}{name}"
         if rtype == "AWS::KMS::Key":
-            return f"arn:aws:kms:{region}:{acct}:key/{logical_id}"
+            return f"arn:aws:kms:{region}:{acct}:key/{self._local(logical_id)}"
         if rtype == "AWS::SageMaker::NotebookInstance":
             return f"arn:aws:sagemaker:{region}:{acct}:notebook-instance/{name.lower()}"
         if rtype == "AWS::SageMaker::Domain":
-            return f"arn:aws:sagemaker:{region}:{acct}:domain/d-{logical_id}"
+            return f"arn:aws:sagemaker:{region}:{acct}:domain/d-{self._local(logical_id)}"
         if rtype == "AWS::SageMaker::Model":
             return f"arn:aws:sagemaker:{region}:{acct}:model/{name.lower()}"
         return None
@@ -235,11 +239,11 @@ class Resolver:
         if rtype.startswith(CUSTOM_TYPES):
             return Opaque.token("Ref", logical_id)
         if rtype in _ID_PREFIX:
-            text = f"{_ID_PREFIX[rtype]}{logical_id}"
+            text = f"{_ID_PREFIX[rtype]}{self._local(logical_id)}"
         elif rtype == "AWS::IAM::ManagedPolicy":
             text = self.arn_of(logical_id) or logical_id
         elif rtype == "AWS::KMS::Key":
-            text = logical_id
+            text = self._local(logical_id)
         else:
             text = self.resource_name(logical_id)
         if is_opaque(text):
@@ -264,11 +268,11 @@ class Resolver:
         if attribute in ("VpcId", "GroupId", "Id", "DomainId", "KeyId", "RoleId", "SubnetId"):
             ref = self._resource_ref(logical_id)
             if attribute == "RoleId" or attribute == "KeyId" and rtype == "AWS::KMS::Key":
-                return RefToken(f"{logical_id}-{attribute}", logical_id, rtype, attribute)
+                return RefToken(f"{self._local(logical_id)}-{attribute}", logical_id, rtype, attribute)
             return ref
         if attribute == "DomainArn":
             return self.arn_of(logical_id) or Opaque.token("GetAtt", f"{logical_id}.{attribute}")
-        return RefToken(f"{logical_id}.{attribute}", logical_id, rtype, attribute)
+        return RefToken(f"{self._local(logical_id)}.{attribute}", logical_id, rtype, attribute)
 
     def _sub(self, arg: Any) -> Any:
         variables: Mapping[str, Any] = {}

@@ -178,7 +178,7 @@ Resources:
     assert len(groups) == 1
     (variant,) = cfn.variants(groups[0], account_id="123456789012", region="us-east-1")
     by_id = _by_id(variant)
-    assert by_id["S3"].properties["VpcId"] == "vpc-Vpc"
+    assert by_id["S3"].properties["VpcId"] == "vpc-network-Vpc"
     assert isinstance(by_id["Dangling"].properties["VpcId"], Opaque)
 
 
@@ -253,4 +253,4 @@ Resources:
     loaded = cfn.load([str(network), str(endpoints)])
     (group,) = cfn.group_templates(loaded.templates)
     (variant,) = cfn.variants(group, account_id="123456789012", region="us-east-1")
-    assert _by_id(variant)["S3"].properties["VpcId"] == "vpc-Vpc"
+    assert _by_id(variant)["S3"].properties["VpcId"] == "vpc-network-Vpc"
