@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
@@ -10,6 +12,7 @@ from sagefence.checks.probes import account_of_resource, denied_everywhere, desi
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Bucket
 from sagefence.policy import condition_values, evaluate
+from sagefence.status import Status
 from sagefence.values import is_opaque, require
 
 BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketAcl", "s3:PutBucketAcl")
@@ -24,6 +27,30 @@ def _policy(bucket: Bucket, inventory: Inventory) -> Any:
     return inventory.policy(document, f"bucket policy of {bucket.id}", "resource")
 
 
+_ORDER = {Status.PASS: 0, Status.UNKNOWN: 1, Status.ERROR: 2, Status.FAIL: 3}
+
+
+def each_policy(check: Callable[[Bucket, Inventory, Mapping[str, Any]], Iterator[Result]]) -> Callable[
+        [Bucket, Inventory, Mapping[str, Any]], Iterator[Result]]:
+    """With several bucket policy resources on one bucket, check each as the one that applies; the worst wins."""
+    @functools.wraps(check)
+    def wrapper(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
+        if not bucket.alternatives:
+            yield from check(bucket, inventory, params)
+            return
+        worst: Result | None = None
+        for policy_id, document in bucket.alternatives:
+            for result in check(replace(bucket, policy=document, alternatives=()), inventory, params):
+                labelled = replace(result, message=f"if {policy_id} is the policy that applies: {result.message}")
+                if worst is None or _ORDER[labelled.status] > _ORDER[worst.status]:
+                    worst = labelled
+        if worst is not None:
+            yield worst
+
+    return wrapper
+
+
+@each_policy
 def deny_no_vpc(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     policy = _policy(bucket, inventory)
     if policy is None:
@@ -41,6 +68,7 @@ def deny_no_vpc(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any])
                      f"{', '.join(sorted(deciding))}", **evidence)
 
 
+@each_policy
 def stale_endpoint_ids(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     policy = _policy(bucket, inventory)
     if policy is None:
@@ -75,6 +103,7 @@ def stale_endpoint_ids(bucket: Bucket, inventory: Inventory, params: Mapping[str
         yield passed(f"{', '.join(checked)} name resources of the scan", values=checked, policy=policy.source)
 
 
+@each_policy
 def tls_only(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     policy = _policy(bucket, inventory)
     if policy is None:

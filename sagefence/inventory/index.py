@@ -167,7 +167,7 @@ class Inventory:
         self._by_type.setdefault(model.raw.type, []).append(model)
 
     def _build(self) -> None:
-        bucket_policies: dict[int, Any] = {}
+        bucket_policies: dict[int, list[tuple[str, Any]]] = {}
         ingress_extra: dict[int, list[IngressRule]] = {}
         attached: dict[int, list[PolicyDoc]] = {}
         pending_roles: list[RawResource] = []
@@ -186,7 +186,8 @@ class Inventory:
         for policy_raw in self._raws_of("AWS::S3::BucketPolicy"):
             target = self._find_raw(policy_raw.properties.get("Bucket"), "AWS::S3::Bucket")
             if target is not None:
-                bucket_policies[id(target)] = policy_raw.properties.get("PolicyDocument")
+                bucket_policies.setdefault(id(target), []).append(
+                    (policy_raw.id, policy_raw.properties.get("PolicyDocument")))
         for ingress in self._raws_of("AWS::EC2::SecurityGroupIngress"):
             target = self._find_raw(ingress.properties.get("GroupId"), "AWS::EC2::SecurityGroup")
             if target is not None:
@@ -199,8 +200,9 @@ class Inventory:
                                                as_list(target.properties.get("ManagedPolicyArns"))):
                     attached.setdefault(id(target), []).append(self._policy_doc(model))
         for raw in pending_buckets:
-            policy = raw.extra.get("policy_error") or bucket_policies.get(id(raw))
-            self._add(Bucket(raw, policy))
+            found = bucket_policies.get(id(raw), [])
+            policy = raw.extra.get("policy_error") or (found[-1][1] if found else None)
+            self._add(Bucket(raw, policy, tuple(found) if len(found) > 1 else ()))
         for raw in pending_groups:
             rules = [_ingress_rule(r, raw.id) for r in as_list(raw.properties.get("SecurityGroupIngress"))
                      if isinstance(r, Mapping)]

@@ -113,6 +113,9 @@ class VpcEndpoint(Located):
 @dataclass(frozen=True)
 class Bucket(Located):
     policy: Any  # document, None when there is no policy, or ReadError
+    # Several AWS::S3::BucketPolicy resources on one bucket: CloudFormation may apply either last,
+    # so each (resource id, document) is a possible policy.
+    alternatives: tuple[tuple[str, Any], ...] = ()
 
     @property
     def name(self) -> Any:
