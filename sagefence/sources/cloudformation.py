@@ -136,33 +136,22 @@ def _not_a_template(body: Any) -> str | None:
 
 # -- conditions ----------------------------------------------------------------------------
 
-def _derived_leaves(definition: Any) -> set[str] | None:
-    """Conditions a definition is built from, or None when it tests parameters (a free condition)."""
+def _parse_condition(definition: Any, name: str, known: Mapping[str, Any], atoms: list[str]) -> tuple[Any, ...]:
+    """A condition as a tree over other conditions and *atoms* (parameter tests, each a free boolean).
+
+    A condition that is one parameter test is itself the atom, so messages name it plainly; a test
+    nested in !And/!Or/!Not becomes the atom ``<condition>#<n>``.
+    """
     if isinstance(definition, Mapping) and len(definition) == 1:
         (fn, arg), = definition.items()
-        if fn == "Condition" and isinstance(arg, str):
-            return {arg}
+        if fn == "Condition" and isinstance(arg, str) and arg in known:
+            return ("cond", arg)
         if fn in ("Fn::And", "Fn::Or", "Fn::Not") and isinstance(arg, list):
-            leaves: set[str] = set()
-            for item in arg:
-                sub = _derived_leaves(item)
-                if sub is None:
-                    return None
-                leaves |= sub
-            return leaves
-    return None
-
-
-def _eval_derived(definition: Any, values: Mapping[str, bool]) -> bool:
-    (fn, arg), = definition.items()
-    if fn == "Condition":
-        return values[arg]
-    results = [_eval_derived(item, values) for item in arg]
-    if fn == "Fn::And":
-        return all(results)
-    if fn == "Fn::Or":
-        return any(results)
-    return not results[0]
+            op = {"Fn::And": "and", "Fn::Or": "or", "Fn::Not": "not"}[fn]
+            return (op, [_parse_condition(item, name, known, atoms) for item in arg])
+    atom = name if not atoms and definition is known.get(name) else f"{name}#{len(atoms) + 1}"
+    atoms.append(atom)
+    return ("atom", atom)
 
 
 def _walk_condition_uses(value: Any, out: set[str]) -> None:
@@ -184,46 +173,69 @@ class _Conditions:
     def __init__(self, template: Template) -> None:
         conds = template.body.get("Conditions")
         self.definitions: Mapping[str, Any] = conds if isinstance(conds, Mapping) else {}
-        self.derived: dict[str, set[str]] = {}
+        self.trees: dict[str, tuple[Any, ...]] = {}
         for name, definition in self.definitions.items():
-            leaves = _derived_leaves(definition)
-            if leaves is not None and leaves <= set(self.definitions):
-                self.derived[name] = leaves
-        self.free_used = self._free_used(template) if self.definitions else []
+            self.trees[name] = _parse_condition(definition, name, self.definitions, [])
+        self.used = self._used(template) if self.definitions else set()
+        self.free_used = self.free_of(self.used)
 
-    def _free_used(self, template: Template) -> list[str]:
+    @staticmethod
+    def _used(template: Template, only: set[str] | None = None) -> set[str]:
         used: set[str] = set()
-        for body in template.resources.values():
-            if isinstance(body, Mapping):
+        for logical_id, body in template.resources.items():
+            if isinstance(body, Mapping) and (only is None or logical_id in only):
                 if isinstance(body.get("Condition"), str):
                     used.add(body["Condition"])
                 _walk_condition_uses(body.get("Properties"), used)
-        _walk_condition_uses(template.body.get("Outputs"), used)
+        if only is None:
+            _walk_condition_uses(template.body.get("Outputs"), used)
+        return used
+
+    def free_of(self, used: set[str]) -> list[str]:
+        """The atoms the named conditions depend on."""
         free: set[str] = set()
-        stack = [u for u in used if u in self.definitions]
         seen: set[str] = set()
+        stack: list[tuple[Any, ...]] = [self.trees[u] for u in used if u in self.trees]
         while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            if name in self.derived:
-                stack.extend(self.derived[name])
+            node = stack.pop()
+            if node[0] == "atom":
+                free.add(node[1])
+            elif node[0] == "cond":
+                if node[1] not in seen:
+                    seen.add(node[1])
+                    stack.append(self.trees[node[1]])
             else:
-                free.add(name)
+                stack.extend(node[1])
         return sorted(free)
 
     def assignment(self, free_values: Mapping[str, bool]) -> dict[str, bool]:
-        values: dict[str, bool] = {name: free_values.get(name, True)
-                                   for name in self.definitions if name not in self.derived}
-        pending = dict(self.derived)
-        for _ in range(len(pending) + 1):
-            for name in list(pending):
-                if pending[name] <= set(values):
-                    values[name] = _eval_derived(self.definitions[name], values)
-                    del pending[name]
-        for name in pending:  # circular definitions: treat as free and true
-            values[name] = True
+        values: dict[str, bool] = {}
+        visiting: set[str] = set()
+
+        def value(node: tuple[Any, ...]) -> bool:
+            kind = node[0]
+            if kind == "atom":
+                return free_values.get(node[1], True)
+            if kind == "cond":
+                return condition(node[1])
+            results = [value(child) for child in node[1]]
+            if kind == "and":
+                return all(results)
+            if kind == "or":
+                return any(results)
+            return not results[0]
+
+        def condition(name: str) -> bool:
+            if name not in values:
+                if name in visiting:  # circular definitions: taken as true
+                    return True
+                visiting.add(name)
+                values[name] = value(self.trees[name])
+                visiting.discard(name)
+            return values[name]
+
+        for name in self.trees:
+            condition(name)
         return values
 
 
@@ -360,9 +372,11 @@ def group_templates(templates: Sequence[Template], account_id: str = "1234567890
     return list(groups.values())
 
 
-def _resolve_resources(template: Template, resolver: Resolver,
-                       account_id: str, region: str) -> Iterator[RawResource]:
+def _resolve_resources(template: Template, resolver: Resolver, account_id: str, region: str,
+                       only: set[str] | None = None) -> Iterator[RawResource]:
     for logical_id, body in template.resources.items():
+        if only is not None and logical_id not in only:
+            continue
         line = template.line_of(logical_id)
         common: dict[str, Any] = dict(id=str(logical_id), source=SourceKind.TEMPLATES, account=account_id,
                                       region=region, file=template.label, line=line)
@@ -399,9 +413,72 @@ def _scopes(group: Sequence[Template]) -> dict[int, str]:
     return {t.index: t.path.stem if stems.count(t.path.stem) == 1 else f"{t.path.stem}{t.index}" for t in group}
 
 
+_SUB_NAMES = re.compile(r"\$\{([A-Za-z0-9]+)")
+
+
+def _references(body: Any, names: Mapping[str, Any]) -> set[str]:
+    """Logical ids a resource body refers to (Ref, GetAtt, ${X} in Sub, DependsOn)."""
+    found: set[str] = set()
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, arg in value.items():
+                if key == "Ref" and isinstance(arg, str):
+                    found.add(arg)
+                elif key == "Fn::GetAtt" and isinstance(arg, list) and arg and isinstance(arg[0], str):
+                    found.add(arg[0])
+                elif key == "Fn::Sub":
+                    text = arg[0] if isinstance(arg, list) and arg else arg
+                    if isinstance(text, str):
+                        found.update(_SUB_NAMES.findall(text))
+                elif key == "DependsOn":
+                    found.update(a for a in (arg if isinstance(arg, list) else [arg]) if isinstance(a, str))
+                stack.append(arg)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return {name for name in found if name in names}
+
+
+def _components(template: Template) -> list[set[str]]:
+    """Resources connected by references: the conditions that bear on one evaluation stay within one."""
+    resources = template.resources
+    parent = {name: name for name in resources}
+
+    def find(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for name, body in resources.items():
+        for other in _references(body, resources):
+            parent[find(name)] = find(other)
+    groups: dict[str, set[str]] = {}
+    for name in resources:
+        groups.setdefault(find(name), set()).add(name)
+    return list(groups.values())
+
+
+def _component_variants(template: Template, conds: _Conditions, *, account_id: str,
+                        region: str) -> Iterator[Variant]:
+    """Above the exact bound for the whole template: each set of connected resources is enumerated
+    over the conditions that bear on it alone, exactly while those are at most 12."""
+    for component in _components(template):
+        free = conds.free_of(_Conditions._used(template, component))
+        for free_values, independent in _assignments(free):
+            resolver = Resolver(template.body, account_id=account_id, region=region,
+                                conditions=conds.assignment(free_values), exports={})
+            resources = tuple(_resolve_resources(template, resolver, account_id, region, component))
+            yield Variant(free_values, resources, independent)
+
+
 def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iterable[Variant]:
     """Every assignment of the conditions bearing on the group, with the resources under it."""
     conds = {t.index: _Conditions(t) for t in group}
+    if len(group) == 1 and len(conds[group[0].index].free_used) > MAX_EXACT_CONDITIONS:
+        yield from _component_variants(group[0], conds[group[0].index], account_id=account_id, region=region)
+        return
     qualified: list[tuple[int, str]] = [(t.index, name) for t in group for name in conds[t.index].free_used]
     many = len(group) > 1
 
