@@ -340,7 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proxy.shutdown()
         moto.terminate()
-        moto.wait(timeout=30)
+        try:
+            moto.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            moto.kill()
+            moto.wait(timeout=30)
     report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
                            args.resources, "latency_ms": args.latency_ms, "workers": workers,
                            "moto": moto_version(), "python": sys.version.split()[0],

@@ -30,6 +30,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -126,19 +127,21 @@ def measure(cmd: list[str], timeout: float, stdout_path: Path | None = None) -> 
         else:
             full = [sys.executable, "-c", RUSAGE_WRAPPER, str(report), *cmd]
         out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
+        start = time.perf_counter()
+        proc = subprocess.Popen(full, stdout=out, stderr=subprocess.PIPE, start_new_session=True)
         try:
-            start = time.perf_counter()
-            proc = subprocess.run(full, stdout=out, stderr=subprocess.PIPE, timeout=timeout, check=False)
+            _, err = proc.communicate(timeout=timeout)
             wall = time.perf_counter() - start
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the tool's own session: checkov's workers too
+            proc.communicate()
             return Run(timeout, None, None, f"timed out after {timeout:.0f} s")
         finally:
             if stdout_path:
                 out.close()  # type: ignore[union-attr]
         text = report.read_text() if report.exists() else ""
         match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
-        return Run(wall, int(match.group(1)) if match else None, proc.returncode,
-                   proc.stderr.decode(errors="replace")[-600:])
+        return Run(wall, int(match.group(1)) if match else None, proc.returncode, err.decode(errors="replace")[-600:])
 
 
 def ensure_venv(name: str) -> Path:
@@ -232,6 +235,7 @@ def scenario(name: str, templates: int, resources: int, args: argparse.Namespace
     workdir = args.out_dir / name
     workdir.mkdir(parents=True, exist_ok=True)
     output = workdir / "sagefence.json"
+    output.unlink(missing_ok=True)
     results: dict[str, Series] = {}
     for tool in tools(corpus, output, args.tools):
         print(f"   {tool.name} ...", flush=True)
