@@ -41,7 +41,7 @@ OK = {"Sid": "Fine", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*
         (_doc({"Sid": "P", "Effect": "Allow", "Principal": ["*"], "Action": "s3:*", "Resource": "*"}), "resource", 'Sid "P"'),
         (_doc({"Sid": "P", "Effect": "Allow", "Principal": "arn:aws:iam::111122223333:root", "Action": "s3:*", "Resource": "*"}), "resource", "Principal must be"),
         (_doc({"Sid": "P", "Effect": "Allow", "Principal": {"IAM": "x"}, "Action": "s3:*", "Resource": "*"}), "resource", "unknown key 'IAM'"),
-        (_doc({"Sid": "P", "Effect": "Allow", "Principal": {"AWS": 111122223333}, "Action": "s3:*", "Resource": "*"}), "resource", "must hold strings"),
+        (_doc({"Sid": "P", "Effect": "Allow", "Principal": {"AWS": True}, "Action": "s3:*", "Resource": "*"}), "resource", "must hold strings"),
         (_doc({"Sid": "P", "Effect": "Allow", "Principal": {"AWS": [{"x": 1}]}, "Action": "s3:*", "Resource": "*"}), "resource", "must hold strings"),
         (_doc({"Sid": "P", "Effect": "Allow", "Principal": {}, "Action": "s3:*", "Resource": "*"}), "resource", "Principal must be"),
         (_doc({"Sid": "NP", "Effect": "Allow", "NotPrincipal": {"AWS": "*"}, "Action": "s3:*", "Resource": "*"}), "resource", "NotPrincipal can only be used with Effect Deny"),
@@ -183,3 +183,12 @@ def test_version_controls_variables() -> None:
     assert parse_policy(_doc(OK), "p").statements[0].variables
     assert not parse_policy({"Statement": [OK]}, "p").statements[0].variables
     assert not parse_policy({"Version": "2008-10-17", "Statement": [OK]}, "p").statements[0].variables
+
+
+def test_unquoted_account_id_in_principal_reads_as_the_id() -> None:
+    """A YAML template's unquoted account id arrives as an int; CloudFormation sends its digits."""
+    from sagefence.policy import parse_policy
+
+    policy = parse_policy({"Statement": [{"Effect": "Allow", "Principal": {"AWS": [111122223333, 12]},
+                                          "Action": "kms:Decrypt", "Resource": "*"}]}, "key policy", "resource")
+    assert policy.statements[0].principal.entries == (("AWS", "111122223333"), ("AWS", "000000000012"))
