@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="sagefence-demo", help="folder for findings.json and report.html")
     demo.add_argument("--quiet", action="store_true")
 
-    commands.add_parser("scanner-policy", help="print the least-privilege IAM policy the live scan needs")
+    policy = commands.add_parser("scanner-policy", help="print the least-privilege IAM policy the live scan needs")
+    policy.add_argument("--role-name", help="the role sagefence assumes in member accounts (default sagefence-scanner)")
     return parser
 
 
@@ -216,10 +217,11 @@ def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
     return diff_exit_status(result, None if args.fail_on == "never" else Severity(args.fail_on))
 
 
-def _scanner_policy(stdout: TextIO) -> int:
+def _scanner_policy(args: argparse.Namespace, stdout: TextIO) -> int:
     from sagefence.sources.aws import scanner_policy
 
-    stdout.write(json.dumps(scanner_policy(), indent=2) + "\n")
+    policy = scanner_policy(args.role_name) if args.role_name else scanner_policy()
+    stdout.write(json.dumps(policy, indent=2) + "\n")
     return ExitStatus.OK
 
 
@@ -249,7 +251,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         if args.command == "diff":
             return _diff(args, stdout)
         if args.command == "scanner-policy":
-            return _scanner_policy(stdout)
+            return _scanner_policy(args, stdout)
         if args.command == "demo":
             from sagefence.demo import run_demo
 

@@ -43,7 +43,7 @@ def collect(args: argparse.Namespace, config: Config, progress: bool):
     try:
         return collect(live_options(args, config, progress))
     except LiveScanSetupError as exc:
-        raise LiveSetupFailed(str(exc), usage=str(exc).startswith("--") or " --" in str(exc)) from exc
+        raise LiveSetupFailed(str(exc), usage=exc.usage) from exc
 
 
 def in_scope(resources: Sequence[RawResource], config: Config) -> list[RawResource]:

@@ -258,3 +258,12 @@ def test_skip_non_templates_for_pre_commit(tmp_path: Path) -> None:
     doc = json.loads(out)
     assert code == 0 and doc["errors"] == []
     assert [Path(s["target"]).name for s in doc["scan"]["skipped"]] == ["package.json"]
+
+
+def test_scanner_policy_is_read_only_and_names_the_member_role() -> None:
+    code, out, _ = run("scanner-policy", "--role-name", "audit-scanner")
+    policy = json.loads(out)
+    actions = [a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert code == 0 and actions
+    assert all(a.split(":")[1].startswith(("List", "Get", "Describe")) or a == "sts:AssumeRole" for a in actions)
+    assert "audit-scanner" in out
