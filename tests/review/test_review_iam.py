@@ -69,15 +69,15 @@ def test_iam_001_opaque_account_unknown(tmp_path):
 
 # --- IAM-001 bugs ----------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: a foreign account id in a principal ARN whose role NAME is a parameter "
-                                         "is unknown ('account not known') instead of fail")
+# Review finding, fixed upstream (regression test): was a bug: a foreign account id in a principal ARN whose role
+#   NAME is a parameter is unknown ('account not known') instead of fail
 def test_iam_001_foreign_account_with_opaque_role_name_fails(tmp_path):
     head = "Parameters:\n  RoleNameP: {Type: String}\n"
     assert iam_001(tmp_path, trust("{AWS: !Sub 'arn:aws:iam::444455556666:role/${RoleNameP}'}"), head) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: own-account principal ARN whose role NAME is a parameter is unknown "
-                                         "instead of pass")
+# Review finding, fixed upstream (regression test): was a bug: own-account principal ARN whose role NAME is a
+#   parameter is unknown instead of pass
 def test_iam_001_own_account_with_opaque_role_name_passes(tmp_path):
     head = "Parameters:\n  RoleNameP: {Type: String}\n"
     assert iam_001(tmp_path, trust("{AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:role/${RoleNameP}'}"), head) == "pass"
@@ -96,8 +96,8 @@ def test_iam_001_external_id_wildcard_fails(tmp_path):
     assert iam_001(tmp_path, trust('{AWS: "*"}', "StringLike: {sts:ExternalId: '*'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: unquoted YAML account id (int) in a trust Principal makes IAM-001 an "
-                                         "error; the account id is readable")
+# Review finding, fixed upstream (regression test): was a bug: unquoted YAML account id (int) in a trust Principal
+#   makes IAM-001 an error; the account id is readable
 def test_iam_001_unquoted_numeric_account_id(tmp_path):
     assert iam_001(tmp_path, trust("{AWS: 444455556666}")) == "fail"
 
@@ -159,9 +159,8 @@ Resources:
     assert statuses(tmp_path, text, "IAM-002") == {"DeployPolicy": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PassRole on * WITH an iam:PassedToService condition "
-                                         "(StringEqualsIfExists) fails: the probe omits iam:PassedToService, which every "
-                                         "real PassRole request carries")
+# Review finding, fixed upstream (regression test): was a bug: PassRole on * WITH an iam:PassedToService condition
+#   (StringEqualsIfExists) fails: the probe omits iam:PassedToService, which every real PassRole request carries
 def test_iam_002_passed_to_service_if_exists_passes(tmp_path):
     statement = """\
 - Effect: Allow
@@ -172,8 +171,8 @@ def test_iam_002_passed_to_service_if_exists_passes(tmp_path):
     assert iam_002(tmp_path, statement) == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec-ambiguous, insecure): iam:PassedToService StringLike '*' restricts "
-                                         "nothing yet passes (the probe carries no iam:PassedToService)")
+# Review finding, fixed upstream (regression test): was a bug (spec-ambiguous, insecure): iam:PassedToService
+#   StringLike '*' restricts nothing yet passes (the probe carries no iam:PassedToService)
 def test_iam_002_passed_to_service_wildcard_fails(tmp_path):
     statement = """\
 - Effect: Allow
@@ -227,8 +226,8 @@ def test_iam_003_unlinked_templates_target_first(tmp_path):
     assert _chain(tmp_path, caller_first=False) == {"Pipeline": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: broken chain across two unlinked templates is missed when the caller's "
-                                         "file comes first (extra_roles is copied before later groups add their roles)")
+# Review finding, fixed upstream (regression test): was a bug: broken chain across two unlinked templates is
+#   missed when the caller's file comes first (extra_roles is copied before later groups add their roles)
 def test_iam_003_unlinked_templates_caller_first(tmp_path):
     # "B is in the scan" does not depend on the order of the files.
     assert _chain(tmp_path, caller_first=True) == {"Pipeline": "fail"}
@@ -296,8 +295,8 @@ def test_iam_003_trust_names_caller_passes(tmp_path):
     assert statuses(tmp_path, _same_template_chain(""), "IAM-003") == {"Pipeline": "pass"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: B's trust names A explicitly but with an sts:ExternalId condition; "
-                                         "trust.admits() treats the unset key as 'not admitted' -> false broken chain")
+# Review finding, fixed upstream (regression test): was a bug: B's trust names A explicitly but with an
+#   sts:ExternalId condition; trust.admits() treats the unset key as 'not admitted' -> false broken chain
 def test_iam_003_trust_with_external_id_admits_caller(tmp_path):
     condition = "            Condition: {StringEquals: {sts:ExternalId: deploy-123}}\n"
     assert statuses(tmp_path, _same_template_chain(condition), "IAM-003") == {"Pipeline": "pass"}
@@ -337,15 +336,15 @@ def test_iam_004_b_matching_trust_passes(tmp_path):
     assert statuses(tmp_path, _passrole_b(""), "IAM-004")["Deployer"] == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: target trust admits sagemaker with the recommended confused-deputy "
-                                         "condition (aws:SourceAccount); admits() sends no aws:SourceAccount -> false fail")
+# Review finding, fixed upstream (regression test): was a bug: target trust admits sagemaker with the recommended
+#   confused-deputy condition (aws:SourceAccount); admits() sends no aws:SourceAccount -> false fail
 def test_iam_004_b_confused_deputy_trust_passes(tmp_path):
     condition = "            Condition: {StringEquals: {aws:SourceAccount: !Ref 'AWS::AccountId'}}\n"
     assert statuses(tmp_path, _passrole_b(condition), "IAM-004")["Deployer"] == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Allow * on * guarded only by aws:RequestedRegion (no iam:PassedToService) "
-                                         "passes IAM-002: the probe carries no aws:RequestedRegion")
+# Review finding, fixed upstream (regression test): was a bug: Allow * on * guarded only by aws:RequestedRegion
+#   (no iam:PassedToService) passes IAM-002: the probe carries no aws:RequestedRegion
 def test_iam_002_region_guard_is_not_passed_to_service(tmp_path):
     statement = """\
 - Effect: Allow
@@ -356,7 +355,8 @@ def test_iam_002_region_guard_is_not_passed_to_service(tmp_path):
     assert iam_002(tmp_path, statement) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PassRole on * guarded only by aws:SourceIp passes IAM-002")
+# Review finding, fixed upstream (regression test): was a bug: PassRole on * guarded only by aws:SourceIp passes
+#   IAM-002
 def test_iam_002_source_ip_guard_is_not_passed_to_service(tmp_path):
     statement = """\
 - Effect: Allow

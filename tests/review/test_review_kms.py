@@ -67,43 +67,43 @@ def test_kms_003_own_principal_account_condition_passes(tmp_path):
 
 # --- bugs ------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: a grant to an STS assumed-role session ARN of another account is "
-                                         "probed as an unrelated role of that account and passes")
+# Review finding, fixed upstream (regression test): was a bug: a grant to an STS assumed-role session ARN of
+#   another account is probed as an unrelated role of that account and passes
 def test_kms_003_foreign_assumed_role_session_fails(tmp_path):
     # arn:aws:sts::<acct>:assumed-role/... is a principal of another account, no condition.
     assert kms_003(tmp_path, grant('{AWS: "arn:aws:sts::444455556666:assumed-role/Admin/alice"}')) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Principal * restricted to a FOREIGN account by aws:PrincipalAccount "
-                                         "passes: the probe for * comes from 999999999999, which the condition excludes")
+# Review finding, fixed upstream (regression test): was a bug: Principal * restricted to a FOREIGN account by
+#   aws:PrincipalAccount passes: the probe for * comes from 999999999999, which the condition excludes
 def test_kms_003_star_with_foreign_principal_account_fails(tmp_path):
     # Equivalent to Principal {AWS: 444455556666}, which fails; the condition restricts to an untrusted account.
     assert kms_003(tmp_path, grant('"*"', "StringEquals: {aws:PrincipalAccount: '444455556666'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Principal * with kms:CallerAccount = a foreign account passes "
-                                         "(same cause: probe account fixed, kms:CallerAccount never set)")
+# Review finding, fixed upstream (regression test): was a bug: Principal * with kms:CallerAccount = a foreign
+#   account passes (same cause: probe account fixed, kms:CallerAccount never set)
 def test_kms_003_star_with_foreign_caller_account_fails(tmp_path):
     assert kms_003(tmp_path, grant('{AWS: "*"}', "StringEquals: {kms:CallerAccount: '444455556666'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a foreign account id in a principal ARN whose role NAME is a parameter "
-                                         "is reported unknown ('account not known') instead of fail")
+# Review finding, fixed upstream (regression test): was a bug: a foreign account id in a principal ARN whose role
+#   NAME is a parameter is reported unknown ('account not known') instead of fail
 def test_kms_003_foreign_account_with_opaque_role_name_fails(tmp_path):
     # Only "an account id or a whole principal ARN that is an opaque token" is unknown; the account is 444455556666.
     head = "Parameters:\n  RoleNameP: {Type: String}\n"
     assert kms_003(tmp_path, grant("{AWS: !Sub 'arn:aws:iam::444455556666:role/${RoleNameP}'}"), head) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: own-account principal ARN whose role NAME is a parameter is reported "
-                                         "unknown instead of pass")
+# Review finding, fixed upstream (regression test): was a bug: own-account principal ARN whose role NAME is a
+#   parameter is reported unknown instead of pass
 def test_kms_003_own_account_with_opaque_role_name_passes(tmp_path):
     head = "Parameters:\n  RoleNameP: {Type: String}\n"
     assert kms_003(tmp_path, grant("{AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:role/${RoleNameP}'}"), head) == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: unquoted YAML account id (int) in Principal makes KMS-003 an error; "
-                                         "the id is readable (str of the int)")
+# Review finding, fixed upstream (regression test): was a bug: unquoted YAML account id (int) in Principal makes
+#   KMS-003 an error; the id is readable (str of the int)
 def test_kms_003_unquoted_numeric_account_id(tmp_path):
     # rules.md: `error` is for input that could not be read. `AWS: 444455556666` is a readable account id.
     assert kms_003(tmp_path, grant("{AWS: 444455556666}")) == "fail"
@@ -154,8 +154,9 @@ def test_kms_json_template_with_nested_stack_output_unknown(tmp_path):
     assert {f.resource.id: f.status.value for f in doc.findings} == {"DataKey": "unknown"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a DenyNoVPC written with a wildcard endpoint (StringNotLike vpce-0abc*) "
-                                         "masks a cross-account Decrypt grant: the KMS-003 probe is not from the designated endpoint")
+# Review finding, fixed upstream (regression test): was a bug: a DenyNoVPC written with a wildcard endpoint
+#   (StringNotLike vpce-0abc*) masks a cross-account Decrypt grant: the KMS-003 probe is not from the designated
+#   endpoint
 def test_kms_003_not_masked_by_wildcard_deny_no_vpc(tmp_path):
     # rules.md: "From the designated endpoint" (KMS-003) "so that a DenyNoVPC does not mask what the rule is about".
     statements = grant('{AWS: "arn:aws:iam::444455556666:root"}') + """\
@@ -194,15 +195,15 @@ def test_kms_003_default_key_policy_passes(tmp_path):
 
 # --- conditions on keys every real request carries, but the probe does not -------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: Principal * with 'IpAddress aws:SourceIp 0.0.0.0/0' (matches every internet "
-                                         "caller) passes KMS-003: the designated-endpoint probe has no aws:SourceIp and there "
-                                         "is no IAM-001-style restricting-key fallback")
+# Review finding, fixed upstream (regression test): was a bug: Principal * with 'IpAddress aws:SourceIp 0.0.0.0/0'
+#   (matches every internet caller) passes KMS-003: the designated-endpoint probe has no aws:SourceIp and there is
+#   no IAM-001-style restricting-key fallback
 def test_kms_003_source_ip_everywhere_is_no_restriction(tmp_path):
     assert kms_003(tmp_path, grant('"*"', "IpAddress: {aws:SourceIp: 0.0.0.0/0}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a foreign-account Decrypt grant conditioned only on aws:RequestedRegion "
-                                         "passes (the probe carries no aws:RequestedRegion)")
+# Review finding, fixed upstream (regression test): was a bug: a foreign-account Decrypt grant conditioned only on
+#   aws:RequestedRegion passes (the probe carries no aws:RequestedRegion)
 def test_kms_003_requested_region_is_no_restriction(tmp_path):
     assert kms_003(tmp_path, grant('{AWS: "arn:aws:iam::444455556666:root"}',
                                    "StringEquals: {aws:RequestedRegion: us-east-1}")) == "fail"

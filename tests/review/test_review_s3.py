@@ -184,8 +184,8 @@ def test_s3_004_unquoted_yaml_false_pass(tmp_path):
     assert statuses(tmp_path, bucket_template(statements), "S3-004")["DataBucket"] == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: unquoted YAML timestamp in a condition value makes the whole policy "
-                                         "an error (PolicyError: unsupported type datetime) instead of the string IAM sees")
+# Review finding, fixed upstream (regression test): was a bug: unquoted YAML timestamp in a condition value makes
+#   the whole policy an error (PolicyError: unsupported type datetime) instead of the string IAM sees
 def test_s3_001_unquoted_yaml_date_in_other_statement(tmp_path):
     # rules.md: `error` is for input that "could not be read"; CloudFormation hands IAM the string.
     statements = deny("StringNotEquals:\n  aws:SourceVpce: !Ref S3Endpoint\n") + """\
@@ -257,16 +257,16 @@ def test_s3_001_linked_templates_network_first_is_right(tmp_path):
     assert _linked(tmp_path, "S3-001") == {("network.yaml", "DataBucket"): "pass", ("app.yaml", "DataBucket"): "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: in a template group, B's bucket with no policy is given A's bucket "
-                                         "policy (same logical id => same Ref placeholder), depending on file order")
+# Review finding, fixed upstream (regression test): was a bug: in a template group, B's bucket with no policy is
+#   given A's bucket policy (same logical id => same Ref placeholder), depending on file order
 def test_s3_001_linked_templates_same_logical_id_bucket(tmp_path):
     # "No policy at all fails." B's DataBucket has none; A's has a correct DenyNoVPC.
     got = _linked(tmp_path, "S3-001", app_first=True)
     assert got == {("network.yaml", "DataBucket"): "pass", ("app.yaml", "DataBucket"): "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a VPC with no endpoint passes VPCE-001 because an endpoint of another "
-                                         "template in the group uses !Ref Vpc (same logical id)")
+# Review finding, fixed upstream (regression test): was a bug: a VPC with no endpoint passes VPCE-001 because an
+#   endpoint of another template in the group uses !Ref Vpc (same logical id)
 def test_vpce_001_linked_templates_same_logical_id_vpc(tmp_path):
     # VPCE-001 fails when "the VPC has no S3 endpoint"; B's VPC has none.
     got = _linked(tmp_path, "VPCE-001")
@@ -284,16 +284,16 @@ def test_s3_001_wildcard_endpoint_deny_passes(tmp_path):
     assert s3_001(tmp_path, WILDCARD_DENY_NO_VPC) == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: designated_endpoint() skips wildcard values, so the probe comes from "
-                                         "'another endpoint' and the DenyNoVPC itself denies it: S3-004 passes with no TLS deny")
+# Review finding, fixed upstream (regression test): was a bug: designated_endpoint() skips wildcard values, so the
+#   probe comes from 'another endpoint' and the DenyNoVPC itself denies it: S3-004 passes with no TLS deny
 def test_s3_004_not_masked_by_wildcard_deny_no_vpc(tmp_path):
     # rules.md: the designated endpoint is used "so that a DenyNoVPC does not mask what the rule is about".
     # There is no aws:SecureTransport deny at all: S3-004 must fail.
     assert statuses(tmp_path, bucket_template(WILDCARD_DENY_NO_VPC), "S3-004")["DataBucket"] == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the designated-endpoint context keeps aws:VpcSourceIp=10.255.0.10, so a "
-                                         "DenyNoVPC on aws:VpcSourceIp masks the missing TLS deny: S3-004 passes")
+# Review finding, fixed upstream (regression test): was a bug: the designated-endpoint context keeps
+#   aws:VpcSourceIp=10.255.0.10, so a DenyNoVPC on aws:VpcSourceIp masks the missing TLS deny: S3-004 passes
 def test_s3_004_not_masked_by_vpc_source_ip_deny(tmp_path):
     statements = deny("StringNotEquals:\n  aws:SourceVpce: !Ref S3Endpoint\n") + deny(
         "NotIpAddress:\n  aws:VpcSourceIp: 10.0.0.0/16\n").replace("DenyNoVPC", "DenyOutsideCidr")
@@ -313,8 +313,8 @@ def test_s3_004_tls_version_only_is_not_a_secure_transport_deny(tmp_path):
     assert statuses(tmp_path, bucket_template(statements), "S3-004")["DataBucket"] == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with two AWS::S3::BucketPolicy resources on one bucket only the last in "
-                                         "the file is evaluated; CloudFormation may apply either last (no dependency)")
+# Review finding, fixed upstream (regression test): was a bug: with two AWS::S3::BucketPolicy resources on one
+#   bucket only the last in the file is evaluated; CloudFormation may apply either last (no dependency)
 def test_s3_001_two_bucket_policies_reachable_insecure(tmp_path):
     # The permissive policy, listed first, can be the one left in place: an insecure state is reachable.
     text = bucket_template(deny("StringNotEquals:\n  aws:SourceVpce: !Ref S3Endpoint\n")).replace(

@@ -146,16 +146,16 @@ Resources:
 
 # --- bugs ------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: a SageMaker role whose trust carries the AWS-recommended confused-deputy "
-                                         "conditions (aws:SourceAccount/aws:SourceArn) is not seen as assumable by "
-                                         "SageMaker: SM-001 is silently skipped")
+# Review finding, fixed upstream (regression test): was a bug: a SageMaker role whose trust carries the
+#   AWS-recommended confused-deputy conditions (aws:SourceAccount/aws:SourceArn) is not seen as assumable by
+#   SageMaker: SM-001 is silently skipped
 def test_sm_001_confused_deputy_trust_is_still_sagemaker_role(tmp_path):
     text = role("ManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonSageMakerFullAccess]", trust=CONFUSED_DEPUTY_TRUST)
     assert sm_001(tmp_path, text) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: same cause: IAM-005 silently skips an AdministratorAccess SageMaker role "
-                                         "whose trust has aws:SourceAccount/aws:SourceArn conditions")
+# Review finding, fixed upstream (regression test): was a bug: same cause: IAM-005 silently skips an
+#   AdministratorAccess SageMaker role whose trust has aws:SourceAccount/aws:SourceArn conditions
 def test_iam_005_confused_deputy_trust_admin_fails(tmp_path):
     text = role("ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]", trust=CONFUSED_DEPUTY_TRUST)
     assert statuses(tmp_path, text, "IAM-005") == {"ExecutionRole": "fail"}
@@ -166,8 +166,9 @@ def test_iam_005_plain_trust_admin_fails(tmp_path):
     assert statuses(tmp_path, text, "IAM-005") == {"ExecutionRole": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the probe uses a fixed resource name (training-job/sagefence-probe); an "
-                                         "allow scoped by name prefix (training-job/ml-*) without any VPC condition passes")
+# Review finding, fixed upstream (regression test): was a bug: the probe uses a fixed resource name
+#   (training-job/sagefence-probe); an allow scoped by name prefix (training-job/ml-*) without any VPC condition
+#   passes
 def test_sm_001_name_prefixed_resource_allow_fails(tmp_path):
     statements = """\
 - Effect: Allow
@@ -179,8 +180,8 @@ def test_sm_001_name_prefixed_resource_allow_fails(tmp_path):
     assert sm_001(tmp_path, role(inline(statements))) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the probe uses only the scan region; an allow for another region "
-                                         "(arn:aws:sagemaker:eu-west-1:*:*) without any VPC condition passes")
+# Review finding, fixed upstream (regression test): was a bug: the probe uses only the scan region; an allow for
+#   another region (arn:aws:sagemaker:eu-west-1:*:*) without any VPC condition passes
 def test_sm_001_other_region_allow_fails(tmp_path):
     statements = """\
 - Effect: Allow
@@ -190,8 +191,8 @@ def test_sm_001_other_region_allow_fails(tmp_path):
     assert sm_001(tmp_path, role(inline(statements))) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an inline allow of sagemaker:* plus an AWS managed BOUNDARY whose content "
-                                         "is not shipped gives unknown ('not allowed by the known policies'), not fail")
+# Review finding, fixed upstream (regression test): was a bug: an inline allow of sagemaker:* plus an AWS managed
+#   BOUNDARY whose content is not shipped gives unknown ('not allowed by the known policies'), not fail
 def test_sm_001_unshipped_boundary_does_not_hide_known_allow(tmp_path):
     # rules.md: an unshipped AWS managed policy "is taken to possibly allow anything and never deny: a simulated
     # rule that fails on the known policies still fails".
@@ -218,8 +219,8 @@ def test_sm_001_region_guard_does_not_hide_open_create(tmp_path):
     assert sm_001(tmp_path, role(inline(statements))) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ManagedPolicyArns from a parameter without default (could be "
-                                         "AdministratorAccess) gives IAM-005 pass instead of unknown")
+# Review finding, fixed upstream (regression test): was a bug: ManagedPolicyArns from a parameter without default
+#   (could be AdministratorAccess) gives IAM-005 pass instead of unknown
 def test_iam_005_opaque_managed_policy_arn_is_unknown(tmp_path):
     # rules.md: "A rule that reads such a value directly as a setting ... reports unknown";
     # "A check that could not run is never reported as pass".
@@ -233,9 +234,9 @@ def test_sm_001_opaque_managed_policy_arn_is_unknown(tmp_path):
     assert sm_001(tmp_path, head + role("ManagedPolicyArns: [!Ref ExtraPolicyArn]")) == "unknown"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an AWS::IAM::Policy attached by Roles that cannot be resolved (broken "
-                                         "resource) is silently dropped from the role: SM-001 passes although the policy "
-                                         "grants sagemaker:*")
+# Review finding, fixed upstream (regression test): was a bug: an AWS::IAM::Policy attached by Roles that cannot
+#   be resolved (broken resource) is silently dropped from the role: SM-001 passes although the policy grants
+#   sagemaker:*
 def test_sm_001_unreadable_attached_policy_is_not_pass(tmp_path):
     # rules.md: "A check that could not run is never reported as pass."
     text = "Mappings:\n  RegionMap:\n    eu-west-1: {Bucket: ml-eu}\n" + role("Description: exec", extra="""\

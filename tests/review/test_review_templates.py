@@ -8,8 +8,6 @@ conditions bear on one evaluation, branches are taken independently and the find
 
 from __future__ import annotations
 
-import pytest
-
 from tests.review._util import findings, statuses
 
 DENY = """\
@@ -71,8 +69,9 @@ def test_conditions_exact_when_few(tmp_path):
     assert finding.evidence["conditions"] == "A=false, B=false, C=true, D=true"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: conditions are counted per template (not per evaluation): 10 unrelated "
-                                         "conditions switch to 'independent branches', which miss A=F,B=F,C=T,D=T -> false pass")
+# Review finding, fixed upstream (regression test): was a bug: conditions are counted per template (not per
+#   evaluation): 10 unrelated conditions switch to 'independent branches', which miss A=F,B=F,C=T,D=T -> false
+#   pass
 def test_unrelated_conditions_do_not_hide_reachable_insecure_state(tmp_path):
     # Only A, B, C, D bear on the bucket's evaluation (4 <= 12): the assignment search must stay exact.
     assert statuses(tmp_path, four_condition_template(10), "S3-001") == {"DataBucket": "fail"}
@@ -105,8 +104,8 @@ Resources:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a condition built from !Condition AND a parameter test is treated as a "
-                                         "free boolean, so the impossible CreateBucket=true, UseVpc=false is reported")
+# Review finding, fixed upstream (regression test): was a bug: a condition built from !Condition AND a parameter
+#   test is treated as a free boolean, so the impossible CreateBucket=true, UseVpc=false is reported
 def test_mixed_derived_condition_keeps_its_implication(tmp_path):
     # CreateBucket = UseVpc AND <param test>: whenever the bucket exists, UseVpc is true and the deny is there.
     assert statuses(tmp_path, MIXED_DERIVED, "S3-001") == {"DataBucket": "pass"}
@@ -183,7 +182,8 @@ def test_vpce_005_open_ipv4_fails(tmp_path):
                     "VPCE-005") == {"Ep": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: '::0/0' (the same network as ::/0) is compared as text and passes")
+# Review finding, fixed upstream (regression test): was a bug: '::0/0' (the same network as ::/0) is compared as
+#   text and passes
 def test_vpce_005_open_ipv6_other_spelling_fails(tmp_path):
     assert statuses(tmp_path, _endpoint_with_ingress("{IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIpv6: '::0/0'}"),
                     "VPCE-005") == {"Ep": "fail"}
