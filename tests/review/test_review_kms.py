@@ -207,3 +207,29 @@ def test_kms_003_source_ip_everywhere_is_no_restriction(tmp_path):
 def test_kms_003_requested_region_is_no_restriction(tmp_path):
     assert kms_003(tmp_path, grant('{AWS: "arn:aws:iam::444455556666:root"}',
                                    "StringEquals: {aws:RequestedRegion: us-east-1}")) == "fail"
+
+
+# --- second round (after the upstream fixes of 8c80adb) ---------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="BUG: Principal * with only a time window (DateLessThan aws:CurrentTime 2099) "
+                                         "passes KMS-003: the probe carries no aws:CurrentTime and KMS-003 has no "
+                                         "restricting-key fallback")
+def test_kms_003_time_window_is_no_restriction(tmp_path):
+    assert kms_003(tmp_path, grant('"*"', "DateLessThan: {aws:CurrentTime: '2099-01-01T00:00:00Z'}")) == "fail"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: Principal * with StringLike aws:userid '*' (true for every caller) passes "
+                                         "KMS-003: the probe carries no aws:userid")
+def test_kms_003_userid_wildcard_is_no_restriction(tmp_path):
+    assert kms_003(tmp_path, grant('"*"', "StringLike: {aws:userid: '*'}")) == "fail"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (spec-ambiguous, insecure): aws:PrincipalArn with a wildcard ACCOUNT "
+                                         "(arn:aws:iam::*:role/deployer) lets every account decrypt but passes KMS-003")
+def test_kms_003_principal_arn_any_account_fails(tmp_path):
+    assert kms_003(tmp_path, grant('"*"', "ArnLike: {aws:PrincipalArn: 'arn:aws:iam::*:role/deployer'}")) == "fail"
+
+
+def test_kms_003_any_vpc_endpoint_is_no_restriction(tmp_path):
+    # StringLike aws:SourceVpce vpce-* admits callers through any endpoint, an attacker's own included
+    assert kms_003(tmp_path, grant('"*"', "StringLike: {aws:SourceVpce: 'vpce-*'}")) == "fail"
