@@ -8,7 +8,9 @@ conditions bear on one evaluation, branches are taken independently and the find
 
 from __future__ import annotations
 
-from tests.review._util import findings, statuses
+import pytest
+
+from tests.review._util import findings, scan_files, statuses, write
 
 DENY = """\
               Effect: Deny
@@ -187,3 +189,114 @@ def test_vpce_005_open_ipv4_fails(tmp_path):
 def test_vpce_005_open_ipv6_other_spelling_fails(tmp_path):
     assert statuses(tmp_path, _endpoint_with_ingress("{IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIpv6: '::0/0'}"),
                     "VPCE-005") == {"Ep": "fail"}
+
+
+# --- second round (after 56a44f1: per-component enumeration above 12 conditions) --------------
+
+def _many_conditions(n: int = 13) -> tuple[str, str, str]:
+    params = "Parameters:\n" + "".join(f"  P{i}: {{Type: String, Default: 'yes'}}\n" for i in range(n))
+    conds = "Conditions:\n" + "".join(f"  X{i}: !Equals [!Ref P{i}, 'yes']\n" for i in range(n))
+    topics = "".join(f"  Topic{i}:\n    Type: AWS::SNS::Topic\n    Condition: X{i}\n" for i in range(n))
+    return params, conds, topics
+
+
+LITERAL_ROLE_POLICY = """\
+Resources:
+  ExecutionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: ml-exec
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: sagemaker.amazonaws.com}, Action: sts:AssumeRole}
+  Extra:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: extra
+      Roles: [ml-exec]
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: "sagemaker:*", Resource: "*"}
+"""
+
+
+def test_sm_001_policy_attached_by_literal_role_name(tmp_path):
+    # rules.md: AWS::IAM::Policy attaches "through ... Roles references"; a literal RoleName is such a reference
+    assert statuses(tmp_path, LITERAL_ROLE_POLICY, "SM-001") == {"ExecutionRole": "fail"}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (regression in 56a44f1): with >12 conditions the template is split into "
+                                         "components linked only by Ref/GetAtt/Sub; a policy attached by literal role "
+                                         "name lands in another component and SM-001 passes")
+def test_sm_001_policy_attached_by_literal_role_name_many_conditions(tmp_path):
+    params, conds, topics = _many_conditions()
+    assert statuses(tmp_path, params + conds + LITERAL_ROLE_POLICY + topics, "SM-001") == {"ExecutionRole": "fail"}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (regression in 56a44f1): with >12 conditions a BucketPolicy naming its "
+                                         "bucket literally is in another component: 'no bucket policy' false fail")
+def test_s3_001_literal_bucket_policy_many_conditions(tmp_path):
+    params, conds, topics = _many_conditions()
+    text = params + conds + "Resources:\n" + NETWORK + """\
+  DataBucket:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: ml-data}
+  DataBucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: ml-data
+      PolicyDocument:
+        Statement:
+          - Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource: ["arn:aws:s3:::ml-data", "arn:aws:s3:::ml-data/*"]
+            Condition:
+              StringNotEquals:
+                aws:SourceVpce: !Ref S3Endpoint
+""" + topics
+    assert statuses(tmp_path, text, "S3-001") == {"DataBucket": "pass"}
+
+
+CHAIN = """\
+Resources:
+  Pipeline:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: pipeline
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: codebuild.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: sts:AssumeRole, Resource: !Sub "arn:aws:iam::${AWS::AccountId}:role/deploy-target"}
+  Target:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: deploy-target
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: cloudformation.amazonaws.com}, Action: sts:AssumeRole}
+"""
+
+
+def test_iam_003_broken_chain_by_role_name(tmp_path):
+    assert statuses(tmp_path, CHAIN, "IAM-003") == {"Pipeline": "fail"}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (regression in 56a44f1): with >12 conditions the caller and the target "
+                                         "role (linked by name, not Ref) are in different components: IAM-003 reports nothing")
+def test_iam_003_broken_chain_by_role_name_many_conditions(tmp_path):
+    params, conds, topics = _many_conditions()
+    assert statuses(tmp_path, params + conds + CHAIN + topics, "IAM-003") == {"Pipeline": "fail"}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: per-component exact enumeration applies to single templates only; in a "
+                                         "linked group >12 conditions still fall back to sampling and miss A=F,B=F,C=T,D=T")
+def test_unrelated_conditions_in_linked_group_do_not_hide_insecure_state(tmp_path):
+    a = four_condition_template(10) + "Outputs:\n  E: {Value: !Ref S3Endpoint, Export: {Name: shared-ep}}\n"
+    b = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: !ImportValue shared-ep}\n"
+    doc = scan_files([write(tmp_path, a, "a.yaml"), write(tmp_path, b, "b.yaml")], "S3-001")
+    assert {f.resource.id: f.status.value for f in doc.findings} == {"DataBucket": "fail"}
