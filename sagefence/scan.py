@@ -51,8 +51,8 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
                     if (target, problem) not in seen_problems:
                         seen_problems.add((target, problem))
                         evaluation.errors.append(ErrorEntry(target=target, message=f"{raw.id}: {problem}"))
-        if inventories:
-            for role in inventories[0][0].of_type("AWS::IAM::Role"):
+        for inventory, _ in inventories:
+            for role in inventory.of_type("AWS::IAM::Role"):
                 if isinstance(role, Role):
                     extra_roles.setdefault(role.arn, role)
         prepared.append(inventories)

@@ -15,6 +15,7 @@ from sagefence.checks.probes import (
     foreign_candidates,
     probe,
     probe_arn,
+    restricting,
     role_evaluation,
 )
 from sagefence.checks.trust import admits, trust_policy
@@ -23,12 +24,12 @@ from sagefence.inventory.models import Located, ManagedPolicy, PolicyDoc, Role
 from sagefence.policy import Policy, Request, action_matches, condition_values, evaluate, named_principals
 
 RESTRICTING_KEYS = frozenset({"sts:externalid", "aws:principalorgid", "aws:principalarn", "aws:sourceaccount",
-                              "aws:sourcearn"})
+                              "aws:sourcearn", "aws:principalaccount", "aws:principalorgpaths"})
 UNRELATED_ROLE = "sagefence-probe-unrelated"
 
 
 def _restricted(statement: Any) -> bool:
-    return any(c.key in RESTRICTING_KEYS for c in statement.conditions)
+    return restricting(statement, RESTRICTING_KEYS)
 
 
 def open_trust(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
@@ -105,7 +106,8 @@ def _unscoped_statements(policy: Policy, request: Request) -> list[str]:
     for statement in policy.statements:
         if not statement.is_allow or any(c.key == "iam:passedtoservice" for c in statement.conditions):
             continue
-        bare = Policy(policy.source, policy.kind, (replace(statement, conditions=()),), policy.version)
+        denies = tuple(s for s in policy.statements if s.is_deny)
+        bare = Policy(policy.source, policy.kind, (replace(statement, conditions=()), *denies), policy.version)
         if evaluate(request, identity=[bare]).allowed:
             out.append(statement.ref.label)
     return out

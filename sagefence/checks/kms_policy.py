@@ -11,13 +11,14 @@ from sagefence.checks.probes import (
     OUTSIDE_ACCOUNT,
     account_of_resource,
     denied_everywhere,
-    designated_endpoint,
+    designated_endpoints,
     foreign_candidates,
     probe,
+    restricting,
 )
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import KmsKey
-from sagefence.policy import evaluate
+from sagefence.policy import action_matches, evaluate
 from sagefence.values import require
 
 KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
@@ -45,26 +46,36 @@ def deny_no_vpc(key: KmsKey, inventory: Inventory, params: Mapping[str, Any]) ->
                      f"{', '.join(sorted(deciding))}", **evidence)
 
 
+RESTRICTING_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths", "aws:principalarn",
+                              "aws:principalaccount", "kms:calleraccount", "kms:viaservice", "aws:sourceaccount",
+                              "aws:sourcearn", "kms:grantisforawsresource"})
+
+
 def cross_account_decrypt(key: KmsKey, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     policy = _policy(key, inventory)
     if policy is None:
+        yield passed("no KeyPolicy: the default key policy gives only the key's own account access")
         return
     own = account_of_resource(key)
     trusted = {own, *inventory.config.trusted_accounts}
     region = key.raw.region or inventory.config.region
-    contexts = [designated_endpoint(policy), dict(INTERNET)]
+    contexts = [*designated_endpoints(policy), dict(INTERNET)]
     opened: list[str] = []
     maybe: list[str] = []
     for candidate in foreign_candidates(policy, trusted):
         account = candidate.account or OUTSIDE_ACCOUNT
+        results = []
         for context in contexts:
             extra = {**context, "kms:CallerAccount": account, "aws:RequestedRegion": region}
             request = probe("kms:Decrypt", key.arn, account, extra, principal=candidate.principal)
-            if evaluate(request, resource=policy).allowed:
-                grant = (f"kms:Decrypt is allowed to {candidate.principal} "
-                         f"({candidate.named.statement.ref.label})")
-                (maybe if candidate.opaque else opened).append(grant)
-                break
+            results.append(evaluate(request, resource=policy))
+        statement = candidate.named.statement
+        if any(r.explicitly_denied for r in results) and not any(r.allowed for r in results):
+            continue
+        grants_decrypt = any(action_matches(a, "kms:Decrypt") for a in statement.actions or ("*",))
+        if any(r.allowed for r in results) or grants_decrypt and not restricting(statement, RESTRICTING_KEYS):
+            grant = f"kms:Decrypt is allowed to {candidate.principal} ({statement.ref.label})"
+            (maybe if candidate.opaque else opened).append(grant)
     evidence = {"policy": policy.source, "trusted_accounts": sorted(trusted)}
     if opened:
         yield failed("; ".join(dict.fromkeys(opened)) + " with no condition that restricts it", grants=opened,

@@ -48,8 +48,13 @@ def base_context(principal_arn: str, account: str) -> dict[str, Any]:
 
 def probe(action: str, resource: str, account: str, extra: Mapping[str, Any] | None = None,
           principal: str | None = None) -> Request:
+    """A request of the probe principal. aws:RequestedRegion (the region of the resource ARN, when it
+    has one) is set because every real request carries it: a region guard must not hide an open request."""
     principal = principal or probe_arn(account)
     context = {**base_context(principal, account), **(extra or {})}
+    parts = resource.split(":", 4)
+    if len(parts) > 3 and parts[0] == "arn" and parts[3] and "aws:RequestedRegion" not in context:
+        context["aws:RequestedRegion"] = parts[3]
     return Request(principal, action, resource, context)
 
 
@@ -74,6 +79,21 @@ def designated_endpoint(policy: Policy) -> dict[str, str]:
         context["aws:VpcSourceIp"] = str(network.network_address + (1 if network.num_addresses > 2 else 0))
         break
     return context
+
+
+def designated_endpoints(policy: Policy, limit: int = 6) -> list[dict[str, str]]:
+    """The designated-endpoint context for each endpoint and VPC id the policy names (the first one
+    named may belong to an Allow for an admin endpoint, not to the DenyNoVPC)."""
+    first = designated_endpoint(policy)
+    contexts = [first]
+    for key in ("aws:SourceVpce", "aws:SourceVpc"):
+        for value in condition_values(policy, key):
+            if "${" in value:
+                continue
+            context = {**first, key: _instance(value)}
+            if context not in contexts:
+                contexts.append(context)
+    return contexts[:limit]
 
 
 def principal_account(value: str) -> str | None:
@@ -171,9 +191,10 @@ def foreign_candidates(policy: Policy, trusted: set[str]) -> list[Candidate]:
                                             if re.fullmatch(r"\d{12}", v) and v not in trusted]
             out.extend(Candidate(named, probe_arn(a), a, False) for a in dict.fromkeys(accounts))
             for arn in condition_values(policy, "aws:PrincipalArn"):
-                account = principal_account(arn)
-                if account is not None and account not in trusted and "*" not in arn:
-                    out.append(Candidate(named, arn, account, False))
+                concrete = re.sub(r"^(arn:aws[a-z-]*:(?:iam|sts)::)[*?]+:", rf"\g<1>{OUTSIDE_ACCOUNT}:", arn)
+                account = principal_account(concrete)
+                if account is not None and account not in trusted:
+                    out.append(Candidate(named, _instance(concrete), account, False))
             continue
         account = principal_account(named.value)
         if account is None:
@@ -185,3 +206,19 @@ def foreign_candidates(policy: Policy, trusted: set[str]) -> list[Candidate]:
         specific = any(part in named.value for part in _SPECIFIC)
         out.append(Candidate(named, named.value if specific else probe_arn(account), account, False))
     return out
+
+
+def restricting(statement: Any, keys: frozenset[str]) -> bool:
+    """Whether the statement has a condition that narrows who may use it: a positive operator on one of
+    ``keys`` whose values are not all bare wildcards, and for aws:PrincipalArn only ARNs whose account
+    is written out (arn:aws:iam::*:role/x lets every account in)."""
+    for condition in statement.conditions:
+        if condition.key not in keys or condition.negated:
+            continue
+        values = [v for v in condition.values if v.strip("*?") != ""]
+        if not values:
+            continue
+        if condition.key == "aws:principalarn" and any(principal_account(v) is None for v in values):
+            continue
+        return True
+    return False

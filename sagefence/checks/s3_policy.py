@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
-from sagefence.checks.probes import account_of_resource, denied_everywhere, designated_endpoint, probe
+from sagefence.checks.probes import account_of_resource, denied_everywhere, designated_endpoints, probe
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Bucket
 from sagefence.policy import condition_values, evaluate
@@ -110,11 +110,13 @@ def tls_only(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any]) ->
         yield failed(f"bucket {bucket.id} has no bucket policy, so requests without TLS are not denied")
         return
     target = f"{bucket.arn}/{PROBE_OBJECT}"
-    context = {**designated_endpoint(policy), "aws:SecureTransport": "false"}
-    result = evaluate(probe("s3:GetObject", target, account_of_resource(bucket), context), resource=policy)
-    refs = [r.label for r in result.deciding]
-    if result.explicitly_denied:
-        yield passed(f"s3:GetObject without TLS is denied by {', '.join(refs)}", denied_by=refs, policy=policy.source)
-    else:
-        yield failed(f"s3:GetObject on {target} with aws:SecureTransport=false is not denied",
-                     policy=policy.source, context={k: v for k, v in context.items()})
+    refs: list[str] = []
+    for endpoint in designated_endpoints(policy):
+        context = {**endpoint, "aws:SecureTransport": "false"}
+        result = evaluate(probe("s3:GetObject", target, account_of_resource(bucket), context), resource=policy)
+        if not result.explicitly_denied:
+            yield failed(f"s3:GetObject on {target} with aws:SecureTransport=false is not denied",
+                         policy=policy.source, context=dict(context))
+            return
+        refs.extend(r.label for r in result.deciding if r.label not in refs)
+    yield passed(f"s3:GetObject without TLS is denied by {', '.join(refs)}", denied_by=refs, policy=policy.source)

@@ -13,6 +13,7 @@ from sagefence.inventory.models import Located, SecurityGroup, Subnet, VpcEndpoi
 from sagefence.status import Status
 from sagefence.values import is_opaque, require
 
+
 def _everywhere(cidr: str) -> bool:
     """0.0.0.0/0, ::/0 and their other spellings (::0/0, 0.0.0.0/00, 0:0::/0)."""
     try:

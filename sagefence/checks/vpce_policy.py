@@ -7,10 +7,10 @@ from typing import Any
 
 from sagefence.checks import Result, failed, passed
 from sagefence.checks.common import service_short_name
-from sagefence.checks.probes import account_of_resource, probe
+from sagefence.checks.probes import OUTSIDE_ACCOUNT, account_of_resource, probe
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import VpcEndpoint
-from sagefence.policy import evaluate
+from sagefence.policy import condition_values, evaluate
 from sagefence.values import require
 
 UNRELATED_OBJECT = "arn:aws:s3:::some-unrelated-bucket/x"
@@ -25,8 +25,13 @@ def s3_endpoint_policy(endpoint: VpcEndpoint, inventory: Inventory, params: Mapp
                      "on any bucket, so data can leave to any bucket")
         return
     policy = inventory.policy(document, f"endpoint policy of {endpoint.id}", "endpoint")
+    # The unrelated bucket is in another account; the probe principal belongs to our organization.
     context = {"aws:SourceVpce": str(endpoint.raw.extra.get("ref") or endpoint.id),
-               "aws:SourceVpc": str(endpoint.vpc_id), "aws:VpcSourceIp": "10.0.0.10"}
+               "aws:SourceVpc": str(endpoint.vpc_id), "aws:VpcSourceIp": "10.0.0.10",
+               "aws:ResourceAccount": OUTSIDE_ACCOUNT, "s3:ResourceAccount": OUTSIDE_ACCOUNT}
+    org_ids = condition_values(policy, "aws:PrincipalOrgID")
+    if org_ids:
+        context["aws:PrincipalOrgID"] = org_ids[0]
     result = evaluate(probe("s3:PutObject", UNRELATED_OBJECT, account_of_resource(endpoint), context),
                       resource=policy)
     if result.allowed:

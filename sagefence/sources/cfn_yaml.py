@@ -44,9 +44,12 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     pass
 
 
-# CloudFormation reads an unquoted 2024-01-01 as the string it is, not a date.
+# CloudFormation reads an unquoted 2024-01-01 as the string it is, not a date, and 011122223333 as
+# those digits, not a YAML 1.1 octal (nor 1:30 as a base-60 number): only decimal ints stay ints.
+_DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, _DECIMAL_INT if tag == "tag:yaml.org,2002:int" else regexp) for tag, regexp in resolvers
+            if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 

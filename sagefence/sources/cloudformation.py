@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -440,65 +440,118 @@ def _references(body: Any, names: Mapping[str, Any]) -> set[str]:
     return {name for name in found if name in names}
 
 
-def _components(template: Template) -> list[set[str]]:
-    """Resources connected by references: the conditions that bear on one evaluation stay within one."""
-    resources = template.resources
-    parent = {name: name for name in resources}
-
-    def find(name: str) -> str:
-        while parent[name] != name:
-            parent[name] = parent[parent[name]]
-            name = parent[name]
-        return name
-
-    for name, body in resources.items():
-        for other in _references(body, resources):
-            parent[find(name)] = find(other)
-    groups: dict[str, set[str]] = {}
-    for name in resources:
-        groups.setdefault(find(name), set()).add(name)
-    return list(groups.values())
+_NAME_PROPERTIES = ("BucketName", "RoleName", "ManagedPolicyName", "NotebookInstanceName", "ModelName",
+                    "AliasName", "DomainName", "NotebookInstanceLifecycleConfigName")
 
 
-def _component_variants(template: Template, conds: _Conditions, *, account_id: str,
-                        region: str) -> Iterator[Variant]:
-    """Above the exact bound for the whole template: each set of connected resources is enumerated
-    over the conditions that bear on it alone, exactly while those are at most 12."""
-    for component in _components(template):
-        free = conds.free_of(_Conditions._used(template, component))
-        for free_values, independent in _assignments(free):
-            resolver = Resolver(template.body, account_id=account_id, region=region,
-                                conditions=conds.assignment(free_values), exports={})
-            resources = tuple(_resolve_resources(template, resolver, account_id, region, component))
-            yield Variant(free_values, resources, independent)
+def _string_leaves(body: Any) -> Iterator[str]:
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def _group_components(group: Sequence[Template], resolvers: Mapping[int, Resolver]) -> list[dict[int, set[str]]]:
+    """Resources of a group connected by Ref/GetAtt/Sub/DependsOn, by a literal name or ARN naming another
+    resource, or by an ImportValue of an export built from another resource: the conditions that bear on
+    one evaluation stay within one component."""
+    nodes = [(t.index, lid) for t in group for lid in t.resources]
+    parent = {node: node for node in nodes}
+
+    def find(node: tuple[int, str]) -> tuple[int, str]:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def link(a: tuple[int, str], b: tuple[int, str]) -> None:
+        parent[find(a)] = find(b)
+
+    names: dict[str, tuple[int, str]] = {}
+    exported: dict[str, list[tuple[int, str]]] = {}
+    for t in group:
+        for lid, body in t.resources.items():
+            props = body.get("Properties") if isinstance(body, Mapping) else None
+            for prop in _NAME_PROPERTIES:
+                value = props.get(prop) if isinstance(props, Mapping) else None
+                if isinstance(value, str):
+                    names.setdefault(value, (t.index, lid))
+        outputs = t.body.get("Outputs")
+        for output in outputs.values() if isinstance(outputs, Mapping) else ():
+            export = output.get("Export") if isinstance(output, Mapping) else None
+            name = _name_text(resolvers[t.index], export.get("Name")) if isinstance(export, Mapping) else None
+            if name is not None:
+                refs = _references(output.get("Value"), t.resources)
+                exported.setdefault(name, []).extend((t.index, r) for r in refs)
+    for t in group:
+        for lid, body in t.resources.items():
+            node = (t.index, lid)
+            for other in _references(body, t.resources):
+                link(node, (t.index, other))
+            for leaf in _string_leaves(body):
+                target = names.get(leaf) or (names.get(re.split(r"[:/]", leaf)[-1]) if leaf.startswith("arn:") else None)
+                if target is not None:
+                    link(node, target)
+            for name in _imports(Template(t.path, t.label, {"Resources": {lid: body}}, t.index), resolvers[t.index]):
+                for target in exported.get(name, ()):
+                    link(node, target)
+    components: dict[tuple[int, str], dict[int, set[str]]] = {}
+    for node in nodes:
+        components.setdefault(find(node), {}).setdefault(node[0], set()).add(node[1])
+    return list(components.values())
+
+
+def _resolve_group(group: Sequence[Template], conds: Mapping[int, _Conditions], free_values: Mapping[str, bool],
+                   label: Callable[[int, str], str], scopes: Mapping[int, str], *, account_id: str, region: str,
+                   only: Mapping[int, set[str]] | None = None) -> tuple[RawResource, ...]:
+    many = len(group) > 1
+    exports: dict[str, Any] = {}
+    resources: list[RawResource] = []
+    for _ in range(2 if many else 1):  # a second pass lets an exporter listed later feed an importer
+        resources = []
+        for t in group:
+            per_template = {n: free_values.get(label(t.index, n), True) for n in conds[t.index].free_used}
+            resolver = Resolver(t.body, account_id=account_id, region=region,
+                                conditions=conds[t.index].assignment(per_template), exports=exports,
+                                scope=scopes.get(t.index))
+            if only is None or t.index in only:
+                resources.extend(_resolve_resources(t, resolver, account_id, region,
+                                                    None if only is None else only[t.index]))
+            if many:
+                exports.update(_exports(t, resolver))
+    return tuple(resources)
 
 
 def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iterable[Variant]:
-    """Every assignment of the conditions bearing on the group, with the resources under it."""
+    """Every assignment of the conditions bearing on the group, with the resources under it.
+
+    Up to 12 conditions: every assignment of all of them. Above: each component of connected resources
+    is enumerated over the conditions that bear on it, exactly while those are at most 12.
+    """
     conds = {t.index: _Conditions(t) for t in group}
-    if len(group) == 1 and len(conds[group[0].index].free_used) > MAX_EXACT_CONDITIONS:
-        yield from _component_variants(group[0], conds[group[0].index], account_id=account_id, region=region)
-        return
-    qualified: list[tuple[int, str]] = [(t.index, name) for t in group for name in conds[t.index].free_used]
     many = len(group) > 1
+    by_index = {t.index: t for t in group}
 
     def label(index: int, name: str) -> str:
-        return f"{group_by_index[index].label}:{name}" if many else name
+        return f"{by_index[index].label}:{name}" if many else name
 
-    group_by_index = {t.index: t for t in group}
-    names = [label(i, n) for i, n in qualified]
     scopes = _scopes(group) if many else {}
-    for free_values, independent in _assignments(names):
-        exports: dict[str, Any] = {}
-        resources: list[RawResource] = []
-        for _ in range(2 if many else 1):  # a second pass lets an exporter listed later feed an importer
-            resources = []
-            for t in group:
-                per_template = {n: free_values[label(t.index, n)] for n in conds[t.index].free_used}
-                resolver = Resolver(t.body, account_id=account_id, region=region,
-                                    conditions=conds[t.index].assignment(per_template), exports=exports,
-                                    scope=scopes.get(t.index))
-                resources.extend(_resolve_resources(t, resolver, account_id, region))
-                if many:
-                    exports.update(_exports(t, resolver))
-        yield Variant(free_values, tuple(resources), independent)
+    names = [label(t.index, n) for t in group for n in conds[t.index].free_used]
+    common = dict(account_id=account_id, region=region)
+    if len(names) <= MAX_EXACT_CONDITIONS:
+        for free_values, independent in _assignments(names):
+            yield Variant(free_values, _resolve_group(group, conds, free_values, label, scopes, **common), independent)
+        return
+    resolvers = {t.index: _name_resolver(t, account_id, region) for t in group}
+    for component in _group_components(group, resolvers):
+        bearing = sorted(dict.fromkeys(
+            label(i, n) for i, lids in component.items()
+            for n in conds[i].free_of(_Conditions._used(by_index[i], lids))))
+        for free_values, independent in _assignments(bearing):
+            resources = _resolve_group(group, conds, free_values, label, scopes, only=component, **common)
+            yield Variant(free_values, resources, independent)

@@ -83,15 +83,15 @@ def test_iam_001_own_account_with_opaque_role_name_passes(tmp_path):
     assert iam_001(tmp_path, trust("{AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:role/${RoleNameP}'}"), head) == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec-ambiguous, insecure): aws:PrincipalArn pattern with a wildcard "
-                                         "ACCOUNT (arn:aws:iam::*:role/deployer) admits every account but passes")
+# Was a bug (spec-ambiguous, insecure): aws:PrincipalArn pattern with a wildcard ACCOUNT
+# (arn:aws:iam::*:role/deployer) admits every account but passes (fixed; kept as a regression test)
 def test_iam_001_principal_arn_any_account_fails(tmp_path):
     # Anyone can create a role named 'deployer' in their own account and assume R.
     assert iam_001(tmp_path, trust('{AWS: "*"}', "ArnLike: {aws:PrincipalArn: 'arn:aws:iam::*:role/deployer'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec-ambiguous, insecure): sts:ExternalId 'StringLike *' restricts "
-                                         "nothing (the caller picks the id) but passes; inconsistent with PrincipalArn '*' failing")
+# Was a bug (spec-ambiguous, insecure): sts:ExternalId 'StringLike *' restricts nothing (the caller picks the
+# id) but passes; inconsistent with PrincipalArn '*' failing (fixed; kept as a regression test)
 def test_iam_001_external_id_wildcard_fails(tmp_path):
     assert iam_001(tmp_path, trust('{AWS: "*"}', "StringLike: {sts:ExternalId: '*'}")) == "fail"
 
@@ -374,9 +374,8 @@ def test_iam_001_source_ip_lookalike_and_region_fail(tmp_path):
 
 # --- second round (after the upstream fixes of 8c80adb) ---------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG (regression in 8c80adb): PassRole on * scoped by a Deny 'StringNotEquals "
-                                         "iam:PassedToService sagemaker' now fails: _unscoped_statements() evaluates the "
-                                         "Allow without the policy's Deny statements")
+# Was a bug (regression in 8c80adb): PassRole on * scoped by a Deny 'StringNotEquals iam:PassedToService
+# sagemaker' now fails: _unscoped_statements() evaluates the Allow without the policy's Deny statements (fixed; kept as a regression test)
 def test_iam_002_deny_based_passed_to_service_scoping_passes(tmp_path):
     # The policy restricts PassRole to sagemaker.amazonaws.com with an iam:PassedToService condition (in a Deny).
     statement = """\
@@ -393,9 +392,8 @@ def test_iam_001_time_window_is_no_restriction(tmp_path):
     assert iam_001(tmp_path, trust('{AWS: "*"}', "DateLessThan: {aws:CurrentTime: '2099-01-01T00:00:00Z'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (low, from 8c80adb's int fix): unquoted 011122223333 is a YAML 1.1 octal "
-                                         "int and is read as account 001229530843, so a trusted account fails with a "
-                                         "made-up account id")
+# Was a bug (low, from 8c80adb's int fix): unquoted 011122223333 is a YAML 1.1 octal int and is read as
+# account 001229530843, so a trusted account fails with a made-up account id (fixed; kept as a regression test)
 def test_iam_001_unquoted_account_id_with_leading_zero(tmp_path):
     # the digits as written are the account id CloudFormation users mean; never invent another account
     assert iam_001(tmp_path, trust("{AWS: 011122223333}"), config={"trusted_accounts": ["011122223333"]}) in (

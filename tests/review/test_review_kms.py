@@ -186,8 +186,8 @@ def test_kms_003_not_masked_by_exact_deny_no_vpc(tmp_path):
     assert kms_003(tmp_path, statements) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): a key without KeyPolicy (CloudFormation then applies the default "
-                                         "policy: own account root only) gets no KMS-003 finding at all instead of pass")
+# Was a bug (minor): a key without KeyPolicy (CloudFormation then applies the default policy: own account root
+# only) gets no KMS-003 finding at all instead of pass (fixed; kept as a regression test)
 def test_kms_003_default_key_policy_passes(tmp_path):
     text = "Resources:\n  DataKey:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true\n"
     assert statuses(tmp_path, text, "KMS-003") == {"DataKey": "pass"}
@@ -211,21 +211,20 @@ def test_kms_003_requested_region_is_no_restriction(tmp_path):
 
 # --- second round (after the upstream fixes of 8c80adb) ---------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: Principal * with only a time window (DateLessThan aws:CurrentTime 2099) "
-                                         "passes KMS-003: the probe carries no aws:CurrentTime and KMS-003 has no "
-                                         "restricting-key fallback")
+# Was a bug: Principal * with only a time window (DateLessThan aws:CurrentTime 2099) passes KMS-003: the probe
+# carries no aws:CurrentTime and KMS-003 has no restricting-key fallback (fixed; kept as a regression test)
 def test_kms_003_time_window_is_no_restriction(tmp_path):
     assert kms_003(tmp_path, grant('"*"', "DateLessThan: {aws:CurrentTime: '2099-01-01T00:00:00Z'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Principal * with StringLike aws:userid '*' (true for every caller) passes "
-                                         "KMS-003: the probe carries no aws:userid")
+# Was a bug: Principal * with StringLike aws:userid '*' (true for every caller) passes KMS-003: the probe
+# carries no aws:userid (fixed; kept as a regression test)
 def test_kms_003_userid_wildcard_is_no_restriction(tmp_path):
     assert kms_003(tmp_path, grant('"*"', "StringLike: {aws:userid: '*'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec-ambiguous, insecure): aws:PrincipalArn with a wildcard ACCOUNT "
-                                         "(arn:aws:iam::*:role/deployer) lets every account decrypt but passes KMS-003")
+# Was a bug (spec-ambiguous, insecure): aws:PrincipalArn with a wildcard ACCOUNT
+# (arn:aws:iam::*:role/deployer) lets every account decrypt but passes KMS-003 (fixed; kept as a regression test)
 def test_kms_003_principal_arn_any_account_fails(tmp_path):
     assert kms_003(tmp_path, grant('"*"', "ArnLike: {aws:PrincipalArn: 'arn:aws:iam::*:role/deployer'}")) == "fail"
 
@@ -235,9 +234,8 @@ def test_kms_003_any_vpc_endpoint_is_no_restriction(tmp_path):
     assert kms_003(tmp_path, grant('"*"', "StringLike: {aws:SourceVpce: 'vpce-*'}")) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec-ambiguous): 'first value the policy names' comes from an Allow for an "
-                                         "admin endpoint, so the DenyNoVPC (another endpoint) masks the foreign grant; "
-                                         "each named endpoint should be tried")
+# Was a bug (spec-ambiguous): 'first value the policy names' comes from an Allow for an admin endpoint, so the
+# DenyNoVPC (another endpoint) masks the foreign grant; each named endpoint should be tried (fixed; kept as a regression test)
 def test_kms_003_not_masked_when_first_named_endpoint_is_not_the_deny_no_vpc_one(tmp_path):
     statements = """\
 - Effect: Allow

@@ -207,8 +207,8 @@ def test_sm_001_unshipped_identity_policy_with_known_allow_fails(tmp_path):
     assert sm_001(tmp_path, role(props)) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec gap): allow sagemaker:* guarded only by aws:RequestedRegion passes "
-                                         "SM-001; every real CreateTrainingJob carries aws:RequestedRegion, the probe does not")
+# Was a bug (spec gap): allow sagemaker:* guarded only by aws:RequestedRegion passes SM-001; every real
+# CreateTrainingJob carries aws:RequestedRegion, the probe does not (fixed; kept as a regression test)
 def test_sm_001_region_guard_does_not_hide_open_create(tmp_path):
     statements = """\
 - Effect: Allow

@@ -8,8 +8,6 @@ conditions bear on one evaluation, branches are taken independently and the find
 
 from __future__ import annotations
 
-import pytest
-
 from tests.review._util import findings, scan_files, statuses, write
 
 DENY = """\
@@ -225,16 +223,15 @@ def test_sm_001_policy_attached_by_literal_role_name(tmp_path):
     assert statuses(tmp_path, LITERAL_ROLE_POLICY, "SM-001") == {"ExecutionRole": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (regression in 56a44f1): with >12 conditions the template is split into "
-                                         "components linked only by Ref/GetAtt/Sub; a policy attached by literal role "
-                                         "name lands in another component and SM-001 passes")
+# Was a bug (regression in 56a44f1): with >12 conditions the template is split into components linked only by
+# Ref/GetAtt/Sub; a policy attached by literal role name lands in another component and SM-001 passes (fixed; kept as a regression test)
 def test_sm_001_policy_attached_by_literal_role_name_many_conditions(tmp_path):
     params, conds, topics = _many_conditions()
     assert statuses(tmp_path, params + conds + LITERAL_ROLE_POLICY + topics, "SM-001") == {"ExecutionRole": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (regression in 56a44f1): with >12 conditions a BucketPolicy naming its "
-                                         "bucket literally is in another component: 'no bucket policy' false fail")
+# Was a bug (regression in 56a44f1): with >12 conditions a BucketPolicy naming its bucket literally is in
+# another component: 'no bucket policy' false fail (fixed; kept as a regression test)
 def test_s3_001_literal_bucket_policy_many_conditions(tmp_path):
     params, conds, topics = _many_conditions()
     text = params + conds + "Resources:\n" + NETWORK + """\
@@ -286,15 +283,15 @@ def test_iam_003_broken_chain_by_role_name(tmp_path):
     assert statuses(tmp_path, CHAIN, "IAM-003") == {"Pipeline": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (regression in 56a44f1): with >12 conditions the caller and the target "
-                                         "role (linked by name, not Ref) are in different components: IAM-003 reports nothing")
+# Was a bug (regression in 56a44f1): with >12 conditions the caller and the target role (linked by name, not
+# Ref) are in different components: IAM-003 reports nothing (fixed; kept as a regression test)
 def test_iam_003_broken_chain_by_role_name_many_conditions(tmp_path):
     params, conds, topics = _many_conditions()
     assert statuses(tmp_path, params + conds + CHAIN + topics, "IAM-003") == {"Pipeline": "fail"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: per-component exact enumeration applies to single templates only; in a "
-                                         "linked group >12 conditions still fall back to sampling and miss A=F,B=F,C=T,D=T")
+# Was a bug: per-component exact enumeration applies to single templates only; in a linked group >12
+# conditions still fall back to sampling and miss A=F,B=F,C=T,D=T (fixed; kept as a regression test)
 def test_unrelated_conditions_in_linked_group_do_not_hide_insecure_state(tmp_path):
     a = four_condition_template(10) + "Outputs:\n  E: {Value: !Ref S3Endpoint, Export: {Name: shared-ep}}\n"
     b = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: !ImportValue shared-ep}\n"

@@ -4,8 +4,6 @@ principal any S3 action on any bucket (data can leave to any bucket)"."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.review._util import indent, statuses
 
 
@@ -51,16 +49,15 @@ def test_vpce_004_bucket_scoped_passes(tmp_path):
     assert vpce_004(tmp_path, policy) == "pass"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec gap): aws:PrincipalOrgID on an allow-all endpoint policy restricts "
-                                         "who, not where: any org principal can still write to any bucket, but the probe "
-                                         "carries no aws:PrincipalOrgID so VPCE-004 passes")
+# Was a bug (spec gap): aws:PrincipalOrgID on an allow-all endpoint policy restricts who, not where: any org
+# principal can still write to any bucket, but the probe carries no aws:PrincipalOrgID so VPCE-004 passes (fixed; kept as a regression test)
 def test_vpce_004_org_principal_condition_still_lets_data_leave(tmp_path):
     policy = '- {Effect: Allow, Principal: "*", Action: "s3:*", Resource: "*", Condition: {StringEquals: {aws:PrincipalOrgID: o-abc123}}}'
     assert vpce_004(tmp_path, policy) == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (spec gap): 'StringLike aws:ResourceAccount *' matches every real S3 "
-                                         "request, but the probe carries no aws:ResourceAccount so VPCE-004 passes")
+# Was a bug (spec gap): 'StringLike aws:ResourceAccount *' matches every real S3 request, but the probe
+# carries no aws:ResourceAccount so VPCE-004 passes (fixed; kept as a regression test)
 def test_vpce_004_resource_account_wildcard_is_no_restriction(tmp_path):
     policy = '- {Effect: Allow, Principal: "*", Action: "s3:*", Resource: "*", Condition: {StringLike: {aws:ResourceAccount: "*"}}}'
     assert vpce_004(tmp_path, policy) == "fail"
