@@ -174,9 +174,9 @@ class Evaluation:
             finding = Finding(
                 rule_id=selected.rule.id, title=selected.rule.title, severity=selected.severity,
                 status=result.status,
-                resource=ResourceRef(type=raw.type, id=raw.id, account=raw.account, region=raw.region,
+                resource=ResourceRef(type=raw.type, id=str(raw.id), account=raw.account, region=raw.region,
                                      file=raw.file, line=raw.line),
-                message=message, evidence=evidence, remediation=selected.rule.remediation.strip(),
+                message=str(message), evidence=evidence, remediation=selected.rule.remediation.strip(),
                 suppressed=self._suppression(selected.rule.id, raw),
             )
             out.append(finding)

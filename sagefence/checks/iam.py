@@ -17,6 +17,7 @@ from sagefence.checks.probes import (
     probe_arn,
     restricting,
     role_evaluation,
+    statement_grants,
 )
 from sagefence.checks.trust import admits, trust_policy
 from sagefence.inventory.index import Inventory
@@ -80,14 +81,7 @@ def _passrole_docs(resource: Located) -> list[PolicyDoc]:
 
 
 def _grants(policy: Policy, action: str) -> bool:
-    for s in policy.statements:
-        if not s.is_allow:
-            continue
-        if s.actions is not None and any(action_matches(a, action) for a in s.actions):
-            return True
-        if s.not_actions is not None and not any(action_matches(a, action) for a in s.not_actions):
-            return True
-    return False
+    return any(s.is_allow and statement_grants(s, action) for s in policy.statements)
 
 
 def _may_grant(role: Role, inventory: Inventory, action: str) -> bool:
@@ -104,7 +98,8 @@ def _unscoped_statements(policy: Policy, request: Request) -> list[str]:
     scope PassRole to a service."""
     out = []
     for statement in policy.statements:
-        if not statement.is_allow or any(c.key == "iam:passedtoservice" for c in statement.conditions):
+        if not statement.is_allow or not statement_grants(statement, request.action) or any(
+                c.key == "iam:passedtoservice" for c in statement.conditions):
             continue
         denies = tuple(s for s in policy.statements if s.is_deny)
         bare = Policy(policy.source, policy.kind, (replace(statement, conditions=()), *denies), policy.version)

@@ -137,17 +137,10 @@ def witness_resources(policies: Sequence[Policy], action: str, default: str, lim
     """Concrete resources a request could name: the default probe, plus one instance of every ARN
     pattern an Allow statement for the action names, so a grant scoped by name prefix or region
     is probed where it applies."""
-    from sagefence.policy import action_matches
-
     out = [default]
     for policy in policies:
         for statement in policy.statements:
-            if not statement.is_allow or statement.resources is None:
-                continue
-            acts = statement.actions
-            if acts is not None and not any(action_matches(a, action) for a in acts):
-                continue
-            if acts is None and any(action_matches(a, action) for a in statement.not_actions or ()):
+            if not statement.is_allow or statement.resources is None or not statement_grants(statement, action):
                 continue
             for pattern in statement.resources:
                 if pattern.startswith("arn:") and "${" not in pattern:
@@ -222,3 +215,12 @@ def restricting(statement: Any, keys: frozenset[str]) -> bool:
             continue
         return True
     return False
+
+
+def statement_grants(statement: Any, action: str) -> bool:
+    """Whether the statement's Action / NotAction covers the action (one compiled regex per list)."""
+    from sagefence.policy.patterns import any_action_matches
+
+    if statement.actions is not None:
+        return any_action_matches(statement.actions, action)
+    return not any_action_matches(statement.not_actions or (), action)

@@ -13,6 +13,7 @@ session ARN is not limited by its permissions boundary (a grant to the role ARN 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from .conditions import conditions_hold
@@ -43,6 +44,10 @@ def statement_match(statement: Statement, request: Request, bounded: bool = Fals
     has a permissions boundary."""
     if not _action_applies(statement, request.action):
         return None
+    return _match_after_action(statement, request, bounded)
+
+
+def _match_after_action(statement: Statement, request: Request, bounded: bool) -> str | None:
     principal = statement_principal_match(statement, request, bounded)
     if principal is None or not _resource_applies(statement, request):
         return None
@@ -56,14 +61,35 @@ def matching_statements(policy: Policy, request: Request, effect: str) -> list[t
     return _applicable(policy, request)[effect == "Allow"]
 
 
+_ACTION_CACHE_SIZE = 4096
+# id(policy) -> (policy, {action: statements whose Action/NotAction covers it}); the policy is held so
+# that its id cannot be reused while the entry lives.
+_by_action: OrderedDict[int, tuple[Policy, dict[str, tuple[Statement, ...]]]] = OrderedDict()
+
+
+def _statements_for(policy: Policy, action: str) -> tuple[Statement, ...]:
+    """The statements whose actions cover `action`: checks ask the same policy many questions."""
+    entry = _by_action.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        entry = (policy, {})
+        _by_action[id(policy)] = entry
+        if len(_by_action) > _ACTION_CACHE_SIZE:
+            _by_action.popitem(last=False)
+    found = entry[1].get(action)
+    if found is None:
+        found = tuple(s for s in policy.statements if _action_applies(s, action))
+        entry[1][action] = found
+    return found
+
+
 def _applicable(
     policy: Policy, request: Request, bounded: bool = False
 ) -> tuple[list[tuple[Statement, str]], list[tuple[Statement, str]]]:
     """(Deny, Allow) statements of the policy that apply to the request, in one pass."""
     denies: list[tuple[Statement, str]] = []
     allows: list[tuple[Statement, str]] = []
-    for statement in policy.statements:
-        kind = statement_match(statement, request, bounded)
+    for statement in _statements_for(policy, request.action):
+        kind = _match_after_action(statement, request, bounded)
         if kind is not None:
             (allows if statement.is_allow else denies).append((statement, kind))
     return denies, allows

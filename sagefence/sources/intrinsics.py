@@ -108,18 +108,16 @@ class Resolver:
                 if key == "Ref" or key.startswith("Fn::") or key == "Condition" and not isinstance(arg, dict):
                     return self._function(key, arg)
             out = {}
+            resolve = self.resolve
             for k, v in value.items():
-                r = self.resolve(v)
+                r = resolve(v) if isinstance(v, (dict, list)) else v
                 if r is not NO_VALUE:
                     out[k] = r
             return out
         if isinstance(value, list):
-            items = []
-            for item in value:
-                r = self.resolve(item)
-                if r is not NO_VALUE:
-                    items.append(r)
-            return items
+            resolve = self.resolve
+            return [r for r in (resolve(item) if isinstance(item, (dict, list)) else item for item in value)
+                    if r is not NO_VALUE]
         return value
 
     def condition(self, name: str) -> bool:
