@@ -18,7 +18,7 @@ CPU with ``taskset`` (``--cpus``), so tools that fork workers (checkov) are comp
 on the same single core and the benchmark leaves the other core alone.
 
 Scenarios: ``small`` is one template of 20 resources; ``large`` is 1,000 templates of
-200 resources, times ``--scale`` (checkov needs about 8 ms and cfn-lint about 12 ms
+200 resources, times ``--scale`` (checkov needs about 10 ms and cfn-lint about 14 ms
 per resource here, so the full large scenario takes hours; the report says what ran).
 """
 
