@@ -108,6 +108,25 @@ def _unscoped_statements(policy: Policy, request: Request) -> list[str]:
     return out
 
 
+_passrole_cache: dict[tuple[int, str], tuple[Policy, list[str]]] = {}
+
+
+def _passrole_open(policy: Policy, account: str) -> list[str]:
+    """The statements that let the policy pass an unrelated role to an unrelated service; an AWS managed
+    policy attached to many roles is evaluated once per account."""
+    cached = _passrole_cache.get((id(policy), account))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    request = probe("iam:PassRole", probe_arn(account, UNRELATED_ROLE), account,
+                    {"iam:PassedToService": UNRELATED_SERVICE})
+    result = evaluate(request, identity=[policy])
+    labels = [r.label for r in result.deciding] if result.allowed else _unscoped_statements(policy, request)
+    if len(_passrole_cache) > 8192:
+        _passrole_cache.clear()
+    _passrole_cache[(id(policy), account)] = (policy, labels)
+    return labels
+
+
 def passrole_everything(resource: Located, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     account = resource.raw.account or "123456789012"
     holders: list[str] = []
@@ -119,10 +138,7 @@ def passrole_everything(resource: Located, inventory: Inventory, params: Mapping
         if not _grants(policy, "iam:PassRole"):
             continue
         holders.append(policy.source)
-        request = probe("iam:PassRole", probe_arn(account, UNRELATED_ROLE), account,
-                        {"iam:PassedToService": UNRELATED_SERVICE})
-        result = evaluate(request, identity=[policy])
-        labels = [r.label for r in result.deciding] if result.allowed else _unscoped_statements(policy, request)
+        labels = _passrole_open(policy, account)
         if labels:
             opened.append(f"{policy.source} allows iam:PassRole on every role without an iam:PassedToService "
                           f"condition ({', '.join(labels)})")

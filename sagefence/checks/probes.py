@@ -139,15 +139,33 @@ def witness_resources(policies: Sequence[Policy], action: str, default: str, lim
     is probed where it applies."""
     out = [default]
     for policy in policies:
-        for statement in policy.statements:
-            if not statement.is_allow or statement.resources is None or not statement_grants(statement, action):
-                continue
-            for pattern in statement.resources:
-                if pattern.startswith("arn:") and "${" not in pattern:
-                    concrete = pattern.replace("*", "sagefence").replace("?", "x")
-                    if concrete not in out:
-                        out.append(concrete)
+        for concrete in _policy_witnesses(policy, action):
+            if concrete not in out:
+                out.append(concrete)
     return out[:limit]
+
+
+_witness_cache: dict[tuple[int, str], tuple[Policy, tuple[str, ...]]] = {}
+
+
+def _policy_witnesses(policy: Policy, action: str) -> tuple[str, ...]:
+    """One policy's witnesses for an action; AWS managed policies attached to many roles are read once."""
+    cached = _witness_cache.get((id(policy), action))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    found: list[str] = []
+    for statement in policy.statements:
+        if not statement.is_allow or statement.resources is None or not statement_grants(statement, action):
+            continue
+        for pattern in statement.resources:
+            if pattern.startswith("arn:") and "${" not in pattern:
+                concrete = pattern.replace("*", "sagefence").replace("?", "x")
+                if concrete not in found:
+                    found.append(concrete)
+    if len(_witness_cache) > 8192:
+        _witness_cache.clear()
+    _witness_cache[(id(policy), action)] = (policy, tuple(found))
+    return tuple(found)
 
 
 def unreadable_policies(inventory: Inventory) -> list[str]:
