@@ -329,20 +329,17 @@ def _export_names(template: Template, resolver: Resolver) -> set[str]:
 
 def _imports(template: Template, resolver: Resolver) -> set[str]:
     found: set[str] = set()
-
-    def walk(value: Any) -> None:
+    stack: list[Any] = [template.resources]
+    while stack:
+        value = stack.pop()
         if isinstance(value, dict):
-            if "Fn::ImportValue" in value and len(value) == 1:
+            if len(value) == 1 and "Fn::ImportValue" in value:
                 name = _name_text(resolver, value["Fn::ImportValue"])
                 if name is not None:
                     found.add(name)
-            for v in value.values():
-                walk(v)
+            stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
         elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(template.resources)
+            stack.extend(v for v in value if isinstance(v, (dict, list)))
     return found
 
 
@@ -362,7 +359,7 @@ def group_templates(templates: Sequence[Template], account_id: str = "1234567890
             i = parent[i]
         return i
 
-    for t in templates:
+    for t in templates if exporter else ():
         for name in _imports(t, resolvers[t.index]):
             if name in exporter:
                 parent[find(t.index)] = find(exporter[name])

@@ -183,9 +183,9 @@ class Resolver:
         self._naming.append(logical_id)
         try:
             body = self.resources[logical_id]
-            rtype = body.get("Type", "") if isinstance(body, Mapping) else ""
-            props = body.get("Properties") if isinstance(body, Mapping) else None
-            props = props if isinstance(props, Mapping) else {}
+            rtype = body.get("Type", "") if isinstance(body, dict) else ""
+            props = body.get("Properties") if isinstance(body, dict) else None
+            props = props if isinstance(props, dict) else {}
             name_prop = {"AWS::S3::Bucket": "BucketName", "AWS::IAM::Role": "RoleName",
                          "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::KMS::Alias": "AliasName",
                          "AWS::SageMaker::NotebookInstance": "NotebookInstanceName",
@@ -204,7 +204,7 @@ class Resolver:
 
     def _resource_type(self, logical_id: str) -> str:
         body = self.resources.get(logical_id)
-        return str(body.get("Type", "")) if isinstance(body, Mapping) else ""
+        return str(body.get("Type", "")) if isinstance(body, dict) else ""
 
     def _path(self, logical_id: str) -> str:
         body = self.resources[logical_id]
