@@ -15,6 +15,7 @@ from sagefence.checks.probes import (
     foreign_candidates,
     probe,
     restricting,
+    summarize_open,
 )
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import KmsKey
@@ -40,7 +41,7 @@ def deny_no_vpc(key: KmsKey, inventory: Inventory, params: Mapping[str, Any]) ->
     open_, deciding = denied_everywhere(policy, [(a, key.arn) for a in KMS_ACTIONS], account_of_resource(key))
     evidence = {"policy": policy.source, "denied_by": sorted(deciding)}
     if open_:
-        yield failed("; ".join(open_), not_denied=open_, **evidence)
+        yield failed(summarize_open(open_), not_denied=open_, **evidence)
     else:
         yield passed(f"every probed KMS action is denied from outside the designated endpoints by "
                      f"{', '.join(sorted(deciding))}", **evidence)

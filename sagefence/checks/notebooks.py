@@ -25,7 +25,7 @@ def amazon_linux_1(nb: NotebookInstance, inventory: Inventory, params: Mapping[s
         yield passed("PlatformIdentifier not set: a new instance gets the current default platform "
                      "(notebook-al2023-v1 today)", platform=None)
     elif platform == AL1:
-        yield failed(f"notebook instance {nb.id} runs Amazon Linux 1 ({AL1}), out of support since 2024-03-31; "
+        yield failed(f"notebook instance {nb.name} runs Amazon Linux 1 ({AL1}), out of support since 2024-03-31; "
                      "it cannot be restarted and must be migrated to a new instance", platform=platform)
     else:
         yield passed(f"platform {platform}", platform=platform)
@@ -55,7 +55,7 @@ def supported_platform(nb: NotebookInstance, inventory: Inventory, params: Mappi
     if end is None:
         yield passed(f"platform {platform} is supported (no end of support announced)", platform=platform)
     elif end < inventory.scan_date:
-        yield failed(f"notebook instance {nb.id} runs {platform}, past its end of standard support ({end.isoformat()})",
+        yield failed(f"notebook instance {nb.name} runs {platform}, past its end of standard support ({end.isoformat()})",
                      platform=platform, end_of_support=end.isoformat())
     else:
         yield passed(f"platform {platform} is supported until {end.isoformat()}", platform=platform,

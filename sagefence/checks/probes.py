@@ -107,14 +107,28 @@ def denied_everywhere(policy: Policy, actions: Sequence[tuple[str, str]], accoun
     """Each (action, resource) in both outside contexts: what is not explicitly denied, and the deny labels."""
     open_: list[str] = []
     deciding: set[str] = set()
-    for action, arn in actions:
-        for name, context in OUTSIDE_CONTEXTS.items():
+    for name, context in OUTSIDE_CONTEXTS.items():
+        for action, arn in actions:
             result = evaluate(probe(action, arn, account, context), resource=policy, resource_account=resource_account)
             if result.explicitly_denied:
                 deciding.update(ref.label for ref in result.deciding)
             else:
                 open_.append(f"{action} on {arn} is not denied {CONTEXT_WORDS[name]}")
     return open_, deciding
+
+
+def summarize_open(open_: Sequence[str]) -> str:
+    """'a on X is not denied C', ... grouped as 'not denied C: a, b on X; c on Y'."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for line in open_:
+        head, _, context = line.partition(" is not denied ")
+        action, _, resource = head.partition(" on ")
+        grouped.setdefault(context, {}).setdefault(resource, []).append(action)
+    parts = []
+    for context, by_resource in grouped.items():
+        listed = "; ".join(f"{', '.join(actions)} on {resource}" for resource, actions in by_resource.items())
+        parts.append(f"not denied {context}: {listed}")
+    return ". ".join(parts)
 
 
 def role_evaluation(inventory: Inventory, role: Any, request: Request, open_gates: bool = False) -> Evaluation:

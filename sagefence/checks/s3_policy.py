@@ -8,7 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
-from sagefence.checks.probes import account_of_resource, denied_everywhere, designated_endpoints, probe
+from sagefence.checks.probes import (
+    account_of_resource,
+    denied_everywhere,
+    designated_endpoints,
+    probe,
+    summarize_open,
+)
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Bucket
 from sagefence.policy import condition_values, evaluate
@@ -62,7 +68,7 @@ def deny_no_vpc(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any])
     open_, deciding = denied_everywhere(policy, requests, account_of_resource(bucket))
     evidence = {"policy": policy.source, "denied_by": sorted(deciding)}
     if open_:
-        yield failed("; ".join(open_), not_denied=open_, **evidence)
+        yield failed(summarize_open(open_), not_denied=open_, **evidence)
     else:
         yield passed(f"every probed S3 action is denied from outside the designated endpoints by "
                      f"{', '.join(sorted(deciding))}", **evidence)

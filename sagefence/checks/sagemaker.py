@@ -22,7 +22,7 @@ def notebook_network(nb: NotebookInstance, inventory: Inventory, params: Mapping
     if not subnet:
         problems.append("no SubnetId (the instance is not in a VPC)")
     if problems:
-        yield failed(f"notebook instance {nb.id}: " + "; ".join(problems), direct_internet_access=access,
+        yield failed(f"notebook instance {nb.name}: " + "; ".join(problems), direct_internet_access=access,
                      subnet=subnet)
     else:
         yield passed(f"direct internet access disabled, in subnet {subnet}")
@@ -34,13 +34,13 @@ def notebook_root_access(nb: NotebookInstance, inventory: Inventory, params: Map
         yield passed("root access disabled")
     else:
         default = " (absent: the default is Enabled)" if "RootAccess" not in nb.props else ""
-        yield failed(f"notebook instance {nb.id} gives users root access{default}")
+        yield failed(f"notebook instance {nb.name} gives users root access{default}")
 
 
 def notebook_kms(nb: NotebookInstance, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     key = nb.kms_key_id
     if key is None or key == "":
-        yield failed(f"notebook instance {nb.id} has no KmsKeyId: its storage volume is encrypted with an AWS managed key")
+        yield failed(f"notebook instance {nb.name} has no KmsKeyId: its storage volume is encrypted with an AWS managed key")
     else:
         yield passed(f"storage volume encrypted with {key}", key=str(key))
 
