@@ -43,6 +43,7 @@ class Rule(BaseModel):
     references: tuple[str, ...] = ()
     params: dict[str, Any] = Field(default_factory=dict)
     simulated: bool = False
+    whole_scan: bool = False  # reads roles of every template (IAM-003/004): evaluated after all templates
     decisions: tuple[str, ...] = ()  # where the spec was silent or ambiguous: what we chose and why
     check: str | None = None
     assert_: str | None = Field(default=None, alias="assert")

@@ -12,7 +12,7 @@ import fnmatch
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ def select_rules(catalogue: Mapping[str, Rule], config: Config, *, only: Sequenc
 @dataclass
 class _Accumulated:
     result: Result
-    resource: Located
+    raw: RawResource  # without properties: a finding needs only where the resource is
     variant: str | None
     all_variants_fail: bool = True
 
@@ -111,10 +111,13 @@ class Evaluation:
     today: date = field(default_factory=date.today)
     errors: list[ErrorEntry] = field(default_factory=list)
     _acc: dict[tuple[str, ...], _Accumulated] = field(default_factory=dict)
+    _light: dict[int, RawResource] = field(default_factory=dict)
     _variant_counts: dict[tuple[str, ...], int] = field(default_factory=dict)
 
-    def run(self, inventory: Inventory, variant: str | None = None) -> None:
-        for selected in self.rules:
+    def run(self, inventory: Inventory, variant: str | None = None,
+            rules: Sequence[SelectedRule] | None = None) -> None:
+        self._light = {}
+        for selected in self.rules if rules is None else rules:
             types = selected.rule.resource_types
             for resource in inventory.of_type(*types):
                 for result in self._evaluate(selected, resource, inventory):
@@ -141,11 +144,19 @@ class Evaluation:
         key = (selected.rule.id, raw.file or "", raw.account or "", raw.region or "", raw.id, result.key or "")
         current = self._acc.get(key)
         if current is None:
-            self._acc[key] = _Accumulated(result, resource, variant, result.status is Status.FAIL)
+            self._acc[key] = _Accumulated(result, self._located(raw), variant, result.status is Status.FAIL)
             return
         current.all_variants_fail = current.all_variants_fail and result.status is Status.FAIL
         if _STATUS_ORDER[result.status] > _STATUS_ORDER[current.result.status]:
-            current.result, current.resource, current.variant = result, resource, variant
+            current.result, current.raw, current.variant = result, self._located(raw), variant
+
+    def _located(self, raw: RawResource) -> RawResource:
+        """The resource without its properties, so a large scan does not keep every resolved template alive."""
+        light = self._light.get(id(raw))
+        if light is None:
+            light = replace(raw, properties={}, extra={})
+            self._light[id(raw)] = light
+        return light
 
     def add_listing_failure(self, failure: ListingFailure) -> None:
         message = f"{failure.operation} failed in account {failure.account}, region {failure.region}: {failure.message}"
@@ -164,7 +175,7 @@ class Evaluation:
         by_rule = {s.rule.id: s for s in self.rules}
         for key, acc in self._acc.items():
             selected = by_rule[key[0]]
-            result, raw = acc.result, acc.resource.raw
+            result, raw = acc.result, acc.raw
             message = result.message
             if result.status is Status.FAIL and acc.variant and not acc.all_variants_fail:
                 message = f"{message} (when {acc.variant})"

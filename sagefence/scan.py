@@ -16,6 +16,10 @@ from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
 from sagefence.status import SourceKind
 
+# What rules that read roles of every template (whole_scan) need of each template.
+_IAM_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy",
+                        "AWS::CloudFormation::Stack"})
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -36,29 +40,33 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
     loaded = cfn.load(paths, skip_non_templates=skip_non_templates)
     evaluation = Evaluation(ctx.rules, ctx.config, today=ctx.today)
     config = ctx.config
-    prepared: list[list[tuple[Inventory, str | None]]] = []
     extra_roles: dict[str, Role] = {}
     seen_problems: set[tuple[str, str]] = set()
+    per_group = [s for s in ctx.rules if not s.rule.whole_scan]
+    whole_scan = [s for s in ctx.rules if s.rule.whole_scan]
+    deferred: list[tuple[Inventory, str | None]] = []
     for group in cfn.group_templates(loaded.templates, config.account_id, config.region):
-        inventories = []
         for variant in cfn.variants(group, account_id=config.account_id, region=config.region):
             inventory = Inventory(variant.resources, config=config, source=SourceKind.TEMPLATES,
                                   scan_date=ctx.today, extra_roles=extra_roles)
-            inventories.append((inventory, variant.describe()))
+            evaluation.run(inventory, variant.describe(), per_group)
+            for role in inventory.of_type("AWS::IAM::Role"):
+                if isinstance(role, Role):
+                    extra_roles.setdefault(role.arn, role)
+            if whole_scan:
+                iam = [r for r in variant.resources if r.type in _IAM_TYPES]
+                deferred.append((Inventory(iam, config=config, source=SourceKind.TEMPLATES, scan_date=ctx.today,
+                                           extra_roles=extra_roles), variant.describe()))
             for raw in variant.resources:
                 for problem in raw.extra.get("suppression_problems", ()):
                     target = f"{raw.file}:{raw.line}" if raw.line else str(raw.file)
                     if (target, problem) not in seen_problems:
                         seen_problems.add((target, problem))
                         evaluation.errors.append(ErrorEntry(target=target, message=f"{raw.id}: {problem}"))
-        for inventory, _ in inventories:
-            for role in inventory.of_type("AWS::IAM::Role"):
-                if isinstance(role, Role):
-                    extra_roles.setdefault(role.arn, role)
-        prepared.append(inventories)
-    for inventories in prepared:
-        for inventory, assignment in inventories:
-            evaluation.run(inventory, assignment)
+        for template in group:
+            template.release()
+    for inventory, assignment in deferred:
+        evaluation.run(inventory, assignment, whole_scan)
     errors = [ErrorEntry(target=t, message=m) for t, m in loaded.errors] + evaluation.errors
     scan = ScanInfo(source=SourceKind.TEMPLATES.value, started_at=started, finished_at=_now(),
                     targets=list(paths), accounts=[config.account_id], regions=[config.region],

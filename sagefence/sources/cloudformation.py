@@ -43,6 +43,10 @@ class Template:
     def line_of(self, logical_id: str) -> int | None:
         return getattr(self.resources, "key_lines", {}).get(logical_id)
 
+    def release(self) -> None:
+        """Drop the parsed body once its group is evaluated: a large scan need not hold every template."""
+        self.body = {"Resources": {}}
+
 
 @dataclass
 class LoadResult:
