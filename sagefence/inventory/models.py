@@ -34,6 +34,8 @@ def tags_of(props: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Located:
+    """Subclasses that add no fields are plain classes: they inherit the frozen dataclass machinery."""
+
     raw: RawResource
 
     @property
@@ -52,12 +54,10 @@ class Located:
         return self.raw.id
 
 
-@dataclass(frozen=True)
 class Vpc(Located):
     pass
 
 
-@dataclass(frozen=True)
 class Subnet(Located):
     @property
     def vpc_id(self) -> Any:
@@ -79,7 +79,6 @@ class SecurityGroup(Located):
     ingress: tuple[IngressRule, ...]
 
 
-@dataclass(frozen=True)
 class VpcEndpoint(Located):
     @property
     def vpc_id(self) -> Any:
@@ -141,7 +140,6 @@ class Bucket(Located):
         return tags_of(self.props)
 
 
-@dataclass(frozen=True)
 class KmsKey(Located):
     @property
     def arn(self) -> str:
@@ -196,7 +194,6 @@ class Role(Located):
         return as_list(self.props.get("ManagedPolicyArns"))
 
 
-@dataclass(frozen=True)
 class ManagedPolicy(Located):
     """AWS::IAM::ManagedPolicy and AWS::IAM::Policy (the latter has no ARN)."""
 
@@ -213,7 +210,6 @@ class ManagedPolicy(Located):
         return bool(self.raw.extra.get("aws_managed"))
 
 
-@dataclass(frozen=True)
 class NotebookInstance(Located):
     @property
     def name(self) -> Any:
@@ -256,7 +252,6 @@ class NotebookInstance(Located):
         return tags_of(self.props)
 
 
-@dataclass(frozen=True)
 class Domain(Located):
     @property
     def app_network_access_type(self) -> Any:
@@ -267,7 +262,6 @@ class Domain(Located):
         return self.props.get("VpcId")
 
 
-@dataclass(frozen=True)
 class Workload(Located):
     """A SageMaker model, training job or processing job: what SM-006 reads."""
 
@@ -283,7 +277,6 @@ class Workload(Located):
         return self.props.get("ExecutionRoleArn", self.props.get("RoleArn"))
 
 
-@dataclass(frozen=True)
 class Generic(Located):
     """Any type no check reads through a typed view (custom JMESPath rules still see it)."""
 
