@@ -108,8 +108,10 @@ def denied_everywhere(policy: Policy, actions: Sequence[tuple[str, str]], accoun
     open_: list[str] = []
     deciding: set[str] = set()
     for name, context in OUTSIDE_CONTEXTS.items():
+        base: Request | None = None
         for action, arn in actions:
-            result = evaluate(probe(action, arn, account, context), resource=policy, resource_account=resource_account)
+            base = probe(action, arn, account, context) if base is None else base.retarget(action, arn)
+            result = evaluate(base, resource=policy, resource_account=resource_account)
             if result.explicitly_denied:
                 deciding.update(ref.label for ref in result.deciding)
             else:

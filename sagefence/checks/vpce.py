@@ -15,7 +15,10 @@ from sagefence.values import is_opaque, require
 
 
 def _everywhere(cidr: str) -> bool:
-    """0.0.0.0/0, ::/0 and their other spellings (::0/0, 0.0.0.0/00, 0:0::/0)."""
+    """0.0.0.0/0, ::/0 and their other spellings (::0/0, 0.0.0.0/00, 0:0::/0, 0.0.0.0/0.0.0.0)."""
+    _, _, prefix = cidr.partition("/")
+    if not prefix or set(prefix.strip()) - set("0.:"):
+        return False  # a non-zero prefix or netmask: not the whole address space (cheap, no parsing)
     try:
         return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
     except ValueError:

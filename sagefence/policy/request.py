@@ -95,6 +95,16 @@ class Request:
         if self.principal_type is None:
             object.__setattr__(self, "principal_type", principal_type_of(self.principal_arn))
 
+    def retarget(self, action: str, resource: str) -> Request:
+        """The same principal and context asking for another action on another resource; the context is
+        already normalised, so checks that probe many actions do not pay for it again."""
+        twin = object.__new__(Request)
+        for name in ("principal_arn", "context", "principal_account", "principal_type"):
+            object.__setattr__(twin, name, getattr(self, name))
+        object.__setattr__(twin, "action", action)
+        object.__setattr__(twin, "resource", resource)
+        return twin
+
     def values(self, key: str) -> tuple[str, ...]:
         """The values of a context key (case-insensitive); empty when absent."""
         return self.context.get(key.lower(), ())  # type: ignore[return-value]
