@@ -173,7 +173,8 @@ class Evaluation:
     def findings(self) -> list[Finding]:
         out: list[Finding] = []
         by_rule = {s.rule.id: s for s in self.rules}
-        for key, acc in self._acc.items():
+        while self._acc:  # consumed as the findings are built, so both do not sit in memory at once
+            key, acc = self._acc.popitem()
             selected = by_rule[key[0]]
             result, raw = acc.result, acc.raw
             message = result.message
