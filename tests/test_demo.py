@@ -128,3 +128,23 @@ def test_demo_without_moto_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_
     stderr = io.StringIO()
     assert main(["demo", "--output", str(tmp_path)], io.StringIO(), stderr) == 2
     assert "pip install 'sagefence[demo]'" in stderr.getvalue()
+
+
+def test_demo_report_opens_in_the_browser(demo: DemoRun, browser: Any) -> None:
+    """The demo's own report.html, in headless chromium: loads offline, no errors, filters work."""
+    report = demo.output / "report.html"
+    findings = json.loads((demo.output / "findings.json").read_text())["findings"]
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("request", lambda r: None if r.url == report.as_uri() else problems.append(f"request: {r.url}"))
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    rows = page.locator("#findings tbody tr:visible")
+    assert rows.count() == len(findings)
+    page.select_option("#f-status", "fail")
+    assert rows.count() == sum(f["status"] == "fail" and not f["suppressed"] for f in findings)
+    page.screenshot(path=str(demo.output / "report.png"), full_page=True)
+    assert problems == []
+    page.close()
