@@ -38,27 +38,16 @@ def _resource_applies(statement: Statement, request: Request) -> bool:
     return True  # trust policies name no resource: the role itself
 
 
-def statement_match(statement: Statement, request: Request, bounded: bool = False) -> str | None:
-    """How the statement applies to the request: None, or the principal match kind
-    (`principals.EXACT` for statements that name no principal). `bounded`: the requester
-    has a permissions boundary."""
-    if not _action_applies(statement, request.action):
-        return None
-    return _match_after_action(statement, request, bounded)
-
-
 def _match_after_action(statement: Statement, request: Request, bounded: bool) -> str | None:
+    """How a statement whose actions cover the request applies: None, or the principal match kind
+    (`principals.EXACT` for statements that name no principal). `bounded`: the requester has a
+    permissions boundary."""
     principal = statement_principal_match(statement, request, bounded)
     if principal is None or not _resource_applies(statement, request):
         return None
     if not conditions_hold(statement.conditions, request.context, statement.variables):  # type: ignore[arg-type]
         return None
     return principal
-
-
-def matching_statements(policy: Policy, request: Request, effect: str) -> list[tuple[Statement, str]]:
-    """The statements of one effect that apply to the request, with their principal match."""
-    return _applicable(policy, request)[effect == "Allow"]
 
 
 _ACTION_CACHE_SIZE = 4096
