@@ -35,9 +35,11 @@ class TemplateReadError(Exception):
 
 
 class LineDict(dict):
-    """A mapping that remembers the line of each of its keys (1-based)."""
+    """The Resources mapping: remembers the line of each key (1-based), and whether the file's text
+    mentions ImportValue at all (linking templates need not walk those that do not)."""
 
     key_lines: dict[str, int]
+    mentions_import: bool = True
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -148,6 +150,7 @@ def _json_key_lines(text: str, data: dict[str, Any]) -> None:
             pos = match.end()
     wrapped = LineDict(resources)
     wrapped.key_lines = lines
+    wrapped.mentions_import = "ImportValue" in text
     data["Resources"] = wrapped
 
 
@@ -185,6 +188,7 @@ def _load_yaml(text: str) -> Any:
     if lines is not None and isinstance(data, dict) and isinstance(data.get("Resources"), dict):
         resources = LineDict(data["Resources"])
         resources.key_lines = lines
+        resources.mentions_import = "ImportValue" in text
         data["Resources"] = resources
     return data
 

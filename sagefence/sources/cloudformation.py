@@ -333,6 +333,8 @@ def _export_names(template: Template, resolver: Resolver) -> set[str]:
 
 def _imports(template: Template, resolver: Resolver) -> set[str]:
     found: set[str] = set()
+    if not getattr(template.resources, "mentions_import", True):
+        return found
     stack: list[Any] = [template.resources]
     while stack:
         value = stack.pop()
