@@ -545,10 +545,10 @@ def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iter
 
     scopes = _scopes(group) if many else {}
     names = [label(t.index, n) for t in group for n in conds[t.index].free_used]
-    common = dict(account_id=account_id, region=region)
     if len(names) <= MAX_EXACT_CONDITIONS:
         for free_values, independent in _assignments(names):
-            yield Variant(free_values, _resolve_group(group, conds, free_values, label, scopes, **common), independent)
+            resources = _resolve_group(group, conds, free_values, label, scopes, account_id=account_id, region=region)
+            yield Variant(free_values, resources, independent)
         return
     resolvers = {t.index: _name_resolver(t, account_id, region) for t in group}
     for component in _group_components(group, resolvers):
@@ -556,5 +556,6 @@ def variants(group: Sequence[Template], *, account_id: str, region: str) -> Iter
             label(i, n) for i, lids in component.items()
             for n in conds[i].free_of(_Conditions._used(by_index[i], lids))))
         for free_values, independent in _assignments(bearing):
-            resources = _resolve_group(group, conds, free_values, label, scopes, only=component, **common)
+            resources = _resolve_group(group, conds, free_values, label, scopes, account_id=account_id,
+                                       region=region, only=component)
             yield Variant(free_values, resources, independent)
