@@ -37,6 +37,10 @@ from typing import Any
 import boto3
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_templates import sagefence_tree  # noqa: E402 - one record of which sagefence was measured
+
 ROLE = "OrganizationAccountAccessRole"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/")
@@ -288,17 +292,6 @@ def table(report: dict[str, Any]) -> str:
                      f"{r['calls_per_resource']:>7.1f} {r['ideal_s']:>8.2f} {r['wall_over_ideal'] or 0:>10.2f} {r['moto_s']:>7.2f}  "
                      f"{r['status']} (exit {r['exit_code']}, {r['errors']} errors, {r['findings']} findings)")
     return "\n".join(lines)
-
-
-def sagefence_tree() -> dict[str, Any]:
-    """Which sagefence was measured: HEAD and the package files changed in the work tree."""
-    def git(*args: str) -> str:
-        proc = subprocess.run(["git", "-C", str(HERE.parent), *args], capture_output=True, text=True,
-                              timeout=30, check=False)
-        return proc.stdout.rstrip("\n")
-
-    return {"head": git("rev-parse", "--short", "HEAD"),
-            "uncommitted": git("status", "--porcelain", "--", "sagefence").splitlines()}
 
 
 def main(argv: list[str] | None = None) -> int:
