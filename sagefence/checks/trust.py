@@ -8,10 +8,10 @@ An unconditional Deny for the principal does take admission away.
 
 from __future__ import annotations
 
-from sagefence.checks.probes import base_context
+from sagefence.checks.probes import base_context, statement_grants
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
-from sagefence.policy import Policy, Request, action_matches, principal_matches
+from sagefence.policy import Policy, Request, principal_matches
 from sagefence.values import require
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -22,12 +22,6 @@ def trust_policy(role: Role, inventory: Inventory) -> Policy:
     return inventory.policy(document, f"trust policy of role {role.id}", "trust")
 
 
-def _assume(statement) -> bool:
-    if statement.actions is not None:
-        return any(action_matches(a, "sts:AssumeRole") for a in statement.actions)
-    return not any(action_matches(a, "sts:AssumeRole") for a in statement.not_actions or ())
-
-
 def admits(role: Role, inventory: Inventory, principal: str, account: str | None = None) -> bool:
     """Whether the trust policy names this principal (ARN, account root or service) for sts:AssumeRole."""
     policy = trust_policy(role, inventory)
@@ -36,7 +30,7 @@ def admits(role: Role, inventory: Inventory, principal: str, account: str | None
     request = Request(principal, "sts:AssumeRole", role.arn, context)
     named = False
     for statement in policy.statements:
-        if not _assume(statement) or not principal_matches(statement, request):
+        if not statement_grants(statement, "sts:AssumeRole") or not principal_matches(statement, request):
             continue
         if statement.is_deny and not statement.conditions:
             return False

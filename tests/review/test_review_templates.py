@@ -8,7 +8,7 @@ conditions bear on one evaluation, branches are taken independently and the find
 
 from __future__ import annotations
 
-from tests.review._util import findings, scan_files, statuses, write
+from tests.review._util import NETWORK, findings, scan_files, statuses, write
 
 DENY = """\
               Effect: Deny
@@ -18,16 +18,6 @@ DENY = """\
               Condition:
                 StringNotEquals:
                   aws:SourceVpce: !Ref S3Endpoint
-"""
-NETWORK = """\
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties: {CidrBlock: 10.0.0.0/16}
-  S3Endpoint:
-    Type: AWS::EC2::VPCEndpoint
-    Properties:
-      VpcId: !Ref Vpc
-      ServiceName: !Sub 'com.amazonaws.${AWS::Region}.s3'
 """
 
 
