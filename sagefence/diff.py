@@ -125,7 +125,7 @@ def render_diff_text(result: DiffResult) -> str:
 
 
 def _entry(finding: Finding) -> dict[str, Any]:
-    data = finding.model_dump(mode="json", by_alias=True)
+    data = finding.to_dict()
     data["fingerprint"] = finding.fingerprint
     return data
 

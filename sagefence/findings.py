@@ -1,21 +1,28 @@
-"""The findings document: the single source every report renders from (cli.md)."""
+"""The findings document: the single source every report renders from (cli.md).
+
+Plain frozen dataclasses, so a template scan builds and writes its findings without
+importing pydantic (start-up time); pydantic validates a saved document read back from
+disk (``load_document``), which is where input comes from outside.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagefence.status import SEVERITIES, Severity, Status
 
 SCHEMA_VERSION = 1
+_FORBID = {"extra": "forbid"}  # read by pydantic when it validates a saved document
 
 
-class ResourceRef(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    __pydantic_config__ = _FORBID
 
     type: str
     id: str
@@ -25,16 +32,18 @@ class ResourceRef(BaseModel):
     line: int | None = None
 
 
-class Suppression(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    __pydantic_config__ = _FORBID
 
     reason: str
-    expires: str | None = None
     source: str  # "config" | "template"
+    expires: str | None = None
 
 
-class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class Finding:
+    __pydantic_config__ = _FORBID
 
     rule_id: str
     title: str
@@ -42,7 +51,7 @@ class Finding(BaseModel):
     status: Status
     resource: ResourceRef
     message: str
-    evidence: dict[str, Any] = Field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
     remediation: str = ""
     suppressed: Suppression | None = None
 
@@ -57,66 +66,116 @@ class Finding(BaseModel):
     def counts_as_failure(self) -> bool:
         return self.status is Status.FAIL and self.suppressed is None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of cli.md (field order included)."""
+        r, s = self.resource, self.suppressed
+        return {
+            "rule_id": self.rule_id, "title": self.title, "severity": self.severity.value,
+            "status": self.status.value,
+            "resource": {"type": r.type, "id": r.id, "account": r.account, "region": r.region,
+                         "file": r.file, "line": r.line},
+            "message": self.message, "evidence": self.evidence, "remediation": self.remediation,
+            "suppressed": None if s is None else {"reason": s.reason, "expires": s.expires, "source": s.source},
+        }
 
-class ErrorEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+@dataclass(frozen=True, slots=True)
+class ErrorEntry:
+    __pydantic_config__ = _FORBID
 
     target: str
     message: str
 
 
-class SkippedEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class SkippedEntry:
+    __pydantic_config__ = _FORBID
 
     target: str
     reason: str
 
 
-class ToolInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True, slots=True)
+class ToolInfo:
+    __pydantic_config__ = _FORBID
 
-    name: str = "sagefence"
     version: str
+    name: str = "sagefence"
 
 
-class ScanInfo(BaseModel):
-    model_config = ConfigDict(extra="allow")
+@dataclass(frozen=True)
+class ScanInfo:
+    __pydantic_config__ = {"extra": "ignore"}  # a newer sagefence may record more about its scan
 
     source: str
     started_at: str
     finished_at: str
-    targets: list[str] = Field(default_factory=list)
-    accounts: list[str] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list)
-    config: dict[str, Any] = Field(default_factory=dict)
-    skipped: list[SkippedEntry] = Field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    skipped: list[SkippedEntry] = field(default_factory=list)
     duration_s: float = 0.0
     api_calls: dict[str, Any] | None = None
-    notices: list[str] = Field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "started_at": self.started_at, "finished_at": self.finished_at,
+                "targets": self.targets, "accounts": self.accounts, "regions": self.regions,
+                "config": self.config,
+                "skipped": [{"target": s.target, "reason": s.reason} for s in self.skipped],
+                "duration_s": self.duration_s, "api_calls": self.api_calls, "notices": self.notices}
 
 
-class Summary(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+@dataclass(frozen=True, slots=True)
+class Summary:
+    __pydantic_config__ = _FORBID
 
     fail: dict[str, int]
-    pass_: int = Field(alias="pass")
+    pass_: int
     error: int
     unknown: int
     suppressed: int
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"fail": self.fail, "pass": self.pass_, "error": self.error, "unknown": self.unknown,
+                "suppressed": self.suppressed}
 
-class FindingsDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-    schema_version: int = SCHEMA_VERSION
+@dataclass(frozen=True)
+class FindingsDocument:
+    __pydantic_config__ = _FORBID
+
     tool: ToolInfo
     scan: ScanInfo
     summary: Summary
     findings: list[Finding]
-    errors: list[ErrorEntry] = Field(default_factory=list)
+    errors: list[ErrorEntry] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
-        return self.model_dump_json(by_alias=True, indent=2) + "\n"
+        """Indented head, then one finding a line: C-speed encoding for big scans, and greppable and diffable."""
+        head = json.dumps({
+            "schema_version": self.schema_version,
+            "tool": {"name": self.tool.name, "version": self.tool.version},
+            "scan": self.scan.to_dict(),
+            "summary": self.summary.to_dict(),
+        }, indent=2, ensure_ascii=False, default=_jsonable)
+        encode = json.JSONEncoder(ensure_ascii=False, default=_jsonable).encode
+        parts = [head[:-2], ',\n  "findings": [']
+        parts.append(",".join("\n    " + encode(f.to_dict()) for f in self.findings))
+        parts.append("\n  ],\n" if self.findings else "],\n")
+        errors = json.dumps([{"target": e.target, "message": e.message} for e in self.errors],
+                            indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        parts.append(f'  "errors": {errors}\n}}\n')
+        return "".join(parts)
+
+
+def _jsonable(value: Any) -> Any:
+    """Evidence may hold tuples' cousins: sets become sorted lists, anything else its text."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
 
 
 def summarize(findings: list[Finding]) -> Summary:
@@ -130,15 +189,24 @@ def summarize(findings: list[Finding]) -> Summary:
             fail[f.severity.value] += 1
         else:
             counts[f.status] += 1
-    return Summary.model_validate({"fail": fail, "pass": counts[Status.PASS], "error": counts[Status.ERROR],
-                                   "unknown": counts[Status.UNKNOWN], "suppressed": suppressed})
+    return Summary(fail=fail, pass_=counts[Status.PASS], error=counts[Status.ERROR],
+                   unknown=counts[Status.UNKNOWN], suppressed=suppressed)
 
 
 class FindingsFileError(Exception):
     """A saved findings file that cannot be read: broken JSON, wrong schema or version."""
 
 
+@lru_cache(maxsize=1)
+def _document_adapter() -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(FindingsDocument)
+
+
 def load_document(path: str | Path) -> FindingsDocument:
+    from pydantic import ValidationError
+
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -152,12 +220,16 @@ def load_document(path: str | Path) -> FindingsDocument:
     if version != SCHEMA_VERSION:
         raise FindingsFileError(
             f"{path}: schema_version {version!r} is not supported (this sagefence reads {SCHEMA_VERSION})")
+    summary = raw.get("summary")
+    if isinstance(summary, dict) and "pass" in summary and "pass_" not in summary:
+        raw["summary"] = {("pass_" if k == "pass" else k): v for k, v in summary.items()}
     try:
-        return FindingsDocument.model_validate(raw)
+        return _document_adapter().validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise FindingsFileError(f"{path}: {loc}: {first['msg']}") from exc
+        loc = ".".join("pass" if p == "pass_" else str(p) for p in first["loc"])
+        message = "unknown key" if first["type"] == "unexpected_keyword_argument" else first["msg"]
+        raise FindingsFileError(f"{path}: {loc}: {message}") from exc
 
 
 def exit_status(doc: FindingsDocument, fail_on: Severity | None, allow_partial: bool) -> int:

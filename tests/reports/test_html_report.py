@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from typing import Any
 
@@ -54,9 +55,8 @@ def many_findings(factory: Any, n: int) -> list[Finding]:
     out = []
     for i in range(n):
         f = base[i % len(base)]
-        out.append(f.model_copy(update={
-            "resource": f.resource.model_copy(update={"id": f"{f.resource.id}-{i}"}),
-            "evidence": {**f.evidence, "policy": policy}}))
+        out.append(replace(f, resource=replace(f.resource, id=f"{f.resource.id}-{i}"),
+                           evidence={**f.evidence, "policy": policy}))
     return out
 
 
