@@ -1,108 +1,195 @@
-"""The rule catalogue: rule YAML files validated into frozen models at start.
+"""The rule catalogue: rule YAML files validated into frozen rules at start.
 
 A rule is data (id, title, severity, scope, remediation, ...) plus either a
 ``check: module.function`` naming a small function under ``sagefence.checks`` (or a
 user module) or a JMESPath ``assert:`` evaluated over the CloudFormation-shaped
 properties. Nothing is imported here: check modules are imported only for the rules a
 scan selects (see engine.py).
+
+Validation is pydantic's, over the ``Rule`` dataclass. The built-in files were validated
+when ``rules/validated.sha256`` was written (``python -m sagefence.catalogue``; a test
+keeps it current): while their bytes still hash to it they are built without importing
+pydantic, which is most of a small scan's start-up. Any other rule file, and built-in
+files that changed, go through pydantic every time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sagefence.status import Severity, SourceKind
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{3}$")
+CHECK_NAME = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$")
 BUILTIN_RULES_DIR = Path(__file__).parent / "rules"
+VALIDATED_DIGEST = BUILTIN_RULES_DIR / "validated.sha256"
 
 
 class CatalogueError(Exception):
     """A rule file that cannot be used; the message names the file and the key."""
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class Rule:
+    __pydantic_config__ = {"extra": "forbid"}
 
     id: str
     title: str
     severity: Severity
     family: str
     resource_types: tuple[str, ...]
+    description: str
+    remediation: str
     depends_on: tuple[str, ...] = ()  # other types a rule reads: a failed listing of them is an error too
     sources: tuple[SourceKind, ...] = (SourceKind.TEMPLATES, SourceKind.ACCOUNT)
-    description: str
     risk: str = ""
-    remediation: str
     references: tuple[str, ...] = ()
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     simulated: bool = False
     whole_scan: bool = False  # reads roles of every template (IAM-003/004): evaluated after all templates
     decisions: tuple[str, ...] = ()  # where the spec was silent or ambiguous: what we chose and why
     check: str | None = None
-    assert_: str | None = Field(default=None, alias="assert")
+    assert_: str | None = None  # "assert" in the YAML
     assert_message: str | None = None
     file: str = ""
 
-    @model_validator(mode="after")
-    def _one_kind_of_logic(self) -> Rule:
-        if not RULE_ID.match(self.id):
-            raise ValueError(f"id {self.id!r} is not of the form FAMILY-NNN")
-        if (self.check is None) == (self.assert_ is None):
-            raise ValueError("a rule needs exactly one of 'check' or 'assert'")
-        if self.check is not None and not re.match(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$", self.check):
-            raise ValueError(f"check {self.check!r} is not of the form module.function")
-        if self.assert_ is not None:
-            import jmespath
-            from jmespath.exceptions import JMESPathError
 
-            try:
-                jmespath.compile(self.assert_)
-            except JMESPathError as exc:
-                raise ValueError(f"assert is not a valid JMESPath expression: {exc}") from exc
-        return self
+def _logic_problem(rule: Rule) -> str | None:
+    """What pydantic's types cannot say: the id form, and exactly one well-formed check or assert."""
+    if not RULE_ID.match(rule.id):
+        return f"id {rule.id!r} is not of the form FAMILY-NNN"
+    if (rule.check is None) == (rule.assert_ is None):
+        return "a rule needs exactly one of 'check' or 'assert'"
+    if rule.check is not None and not CHECK_NAME.match(rule.check):
+        return f"check {rule.check!r} is not of the form module.function"
+    if rule.assert_ is not None:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            jmespath.compile(rule.assert_)
+        except JMESPathError as exc:
+            return f"assert is not a valid JMESPath expression: {exc}"
+    return None
 
 
-def _load_file(path: Path) -> list[Rule]:
+@lru_cache(maxsize=1)
+def _rule_adapter() -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Rule)
+
+
+def _validated(entry: dict[str, Any], where: str) -> Rule:
+    from pydantic import ValidationError
+
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as exc:
+        rule = _rule_adapter().validate_python(entry)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join("assert" if p == "assert_" else str(p) for p in first["loc"])
+        message = "Extra inputs are not permitted" if first["type"] == "unexpected_keyword_argument" else first["msg"]
+        raise CatalogueError(f"{where}" + (f".{loc}" if loc else "") + f" ({entry.get('id', '?')}): {message}") from exc
+    problem = _logic_problem(rule)
+    if problem:
+        raise CatalogueError(f"{where} ({rule.id}): {problem}")
+    return rule
+
+
+def _trusted(entry: dict[str, Any]) -> Rule:
+    """A built-in rule whose file is byte-identical to the validated one: only the types pydantic would coerce."""
+    values = dict(entry)
+    values["severity"] = Severity(values["severity"])
+    if "sources" in values:
+        values["sources"] = tuple(SourceKind(s) for s in values["sources"])
+    for name in ("resource_types", "depends_on", "references", "decisions"):
+        if name in values:
+            values[name] = tuple(values[name])
+    return Rule(**values)
+
+
+def _entries(path: Path, text: str) -> list[dict[str, Any]]:
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: cannot read rule file: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise CatalogueError(f"{path}: a rule file is a mapping with a 'rules' list")
     family = data.get("family")
-    rules = []
+    entries = []
     for index, entry in enumerate(data["rules"]):
         if not isinstance(entry, dict):
             raise CatalogueError(f"{path}: rules[{index}]: not a mapping")
         entry = {"family": family, **entry, "file": str(path)}
-        try:
-            rules.append(Rule.model_validate(entry))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            where = f"rules[{index}]" + (f".{loc}" if loc else "")
-            raise CatalogueError(f"{path}: {where} ({entry.get('id', '?')}): {first['msg']}") from exc
-    return rules
+        if "assert" in entry:
+            entry["assert_"] = entry.pop("assert")
+        entries.append(entry)
+    return entries
 
 
-def load_catalogue(extra_dirs: Iterable[Path] = ()) -> dict[str, Rule]:
+def _rule_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise CatalogueError(f"{folder}: rules folder does not exist")
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read rule file: {exc}") from exc
+
+
+def digest(files: dict[Path, bytes]) -> str:
+    """Of the built-in rule files: names and bytes, in order."""
+    h = hashlib.sha256()
+    for path, data in files.items():
+        h.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _builtin_is_validated(files: dict[Path, bytes]) -> bool:
+    try:
+        recorded = VALIDATED_DIGEST.read_text(encoding="ascii").strip()
+    except OSError:
+        return False
+    return recorded == digest(files)
+
+
+def load_catalogue(extra_dirs: Iterable[Path] = (), *, revalidate: bool = False) -> dict[str, Rule]:
     """Load the built-in rules and any user rule folders; ids must be unique."""
     rules: dict[str, Rule] = {}
-    dirs = [BUILTIN_RULES_DIR, *extra_dirs]
-    for folder in dirs:
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise CatalogueError(f"{folder}: rules folder does not exist")
-        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-            for rule in _load_file(path):
+    for number, folder in enumerate([BUILTIN_RULES_DIR, *map(Path, extra_dirs)]):
+        files = {path: _read(path) for path in _rule_files(folder)}
+        trusted = number == 0 and not revalidate and _builtin_is_validated(files)
+        for path, data in files.items():
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CatalogueError(f"{path}: cannot read rule file: {exc}") from exc
+            for index, entry in enumerate(_entries(path, text)):
+                rule = _trusted(entry) if trusted else _validated(entry, f"{path}: rules[{index}]")
                 if rule.id in rules:
                     raise CatalogueError(f"{path}: rule {rule.id} is already defined in {rules[rule.id].file}")
                 rules[rule.id] = rule
     return rules
+
+
+def write_validated_digest() -> str:
+    """Validate the built-in rules with pydantic and record their digest (run after editing a rule file)."""
+    load_catalogue(revalidate=True)
+    value = digest({path: _read(path) for path in _rule_files(BUILTIN_RULES_DIR)})
+    VALIDATED_DIGEST.write_text(value + "\n", encoding="ascii")
+    return value
+
+
+if __name__ == "__main__":
+    print(f"{VALIDATED_DIGEST}: {write_validated_digest()}")

@@ -56,3 +56,51 @@ def test_readme_rule_table_is_current() -> None:
         row = re.search(rf"^\| {re.escape(rule.id)} \| (\w+) \| (.+?) \|$", text, re.MULTILINE)
         assert row, f"README rule table lacks {rule.id}"
         assert row.group(1) == rule.severity.value and row.group(2) == rule.title, rule.id
+
+
+def test_validated_digest_is_current() -> None:
+    """After editing a rule file, run `python -m sagefence.catalogue` (it validates, then records the digest)."""
+    from sagefence import catalogue
+
+    files = {p: p.read_bytes() for p in catalogue._rule_files(catalogue.BUILTIN_RULES_DIR)}
+    assert catalogue.VALIDATED_DIGEST.read_text().strip() == catalogue.digest(files)
+
+
+def test_trusted_built_in_rules_equal_the_validated_ones() -> None:
+    assert load_catalogue() == load_catalogue(revalidate=True)
+
+
+def test_changed_built_in_rules_are_validated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagefence import catalogue
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for path in catalogue._rule_files(catalogue.BUILTIN_RULES_DIR):
+        (rules / path.name).write_bytes(path.read_bytes())
+    (rules / "validated.sha256").write_bytes(catalogue.VALIDATED_DIGEST.read_bytes())
+    monkeypatch.setattr(catalogue, "BUILTIN_RULES_DIR", rules)
+    monkeypatch.setattr(catalogue, "VALIDATED_DIGEST", rules / "validated.sha256")
+    validate = catalogue._validated
+
+    def refuse(entry: dict, where: str) -> None:
+        raise AssertionError(f"validated again: {where}")
+
+    monkeypatch.setattr(catalogue, "_validated", refuse)
+    assert set(load_catalogue()) == set(CATALOGUE)  # same bytes: built without pydantic
+    s3 = rules / "s3.yaml"
+    s3.write_text(s3.read_text().replace("severity: high", "severity: severe", 1))
+    with pytest.raises(AssertionError, match="validated again"):
+        load_catalogue()
+    monkeypatch.setattr(catalogue, "_validated", validate)
+    with pytest.raises(CatalogueError, match=r"s3\.yaml: rules\[\d+\]\.severity \(S3-\d+\): Input should be"):
+        load_catalogue()
+
+
+def test_default_scan_start_up_imports_no_pydantic() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from sagefence.catalogue import load_catalogue; load_catalogue(); "
+            "print('pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

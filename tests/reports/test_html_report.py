@@ -13,6 +13,7 @@ import pytest
 from sagefence.catalogue import Rule
 from sagefence.findings import Finding, FindingsDocument
 from sagefence.reports.html import render_html
+from sagefence.status import Severity
 
 
 class Elements(HTMLParser):
@@ -156,7 +157,7 @@ def test_details_show_pretty_evidence_and_remediation(hostile_doc: FindingsDocum
 
 def test_catalogue_metadata_is_used_when_given(factory: Any) -> None:
     rule = Rule(id="S3-001", title="Bucket policy denies access from outside the VPC endpoints",
-                severity="high", family="s3", resource_types=("AWS::S3::Bucket",),
+                severity=Severity.HIGH, family="s3", resource_types=("AWS::S3::Bucket",),
                 description="Requests that do not come through the endpoints are denied.",
                 remediation="Use the catalogue snippet.", check="s3.deny_outside_vpce")
     doc = factory.document([factory.finding(remediation="")])

@@ -12,6 +12,7 @@ import pytest
 from sagefence.catalogue import Rule
 from sagefence.findings import FindingsDocument
 from sagefence.reports.sarif import artifact_uri, render_sarif
+from sagefence.status import Severity
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,7 @@ def test_scan_errors_become_notifications(sample_doc: FindingsDocument) -> None:
 
 def test_catalogue_metadata_is_used_when_given(sample_doc: FindingsDocument) -> None:
     rule = Rule(id="S3-001", title="Bucket policy denies access from outside the VPC endpoints",
-                severity="critical", family="s3", resource_types=("AWS::S3::Bucket",),
+                severity=Severity.CRITICAL, family="s3", resource_types=("AWS::S3::Bucket",),
                 description="Long description.", remediation="Use the snippet.",
                 references=("https://docs.aws.amazon.com/AmazonS3/latest/userguide/example.html",),
                 check="s3.deny_outside_vpce")
