@@ -66,3 +66,27 @@ def test_glob_and_text_resolution() -> None:
     assert resolve_text("user-${aws:username}-*", CONTEXT) == "user-alice-*"
     assert resolve_text("${aws:nothing}", CONTEXT) is None
     assert resolve_text("${*}${?}${$}", {}) == "*?$"
+
+
+ACTION_PATTERNS = ["s3:GetObject", "S3:getobject", "s3:*", "s3:Get*", "s3:*Object", "s3:Get?bject", "*",
+                   "sagemaker:Create*Job", "kms:Decrypt", "iam:PassRole", "s3:", "s3:Put*Tagging", "?3:*",
+                   "sagemaker:CreateNotebookInstance", "SAGEMAKER:CREATE*"]
+ACTIONS = ["s3:GetObject", "s3:getobject", "S3:PUTOBJECT", "s3:GetObjectTagging", "s3:PutObjectTagging",
+           "sagemaker:CreateTrainingJob", "sagemaker:CreateNotebookInstance", "kms:Decrypt", "kms:Encrypt",
+           "iam:PassRole", "iam:PassRoles", "s3", "s3:", "ec2:DescribeVpcs"]
+
+
+@pytest.mark.parametrize("pattern", ACTION_PATTERNS)
+def test_action_lists_match_like_one_regex_per_pattern(pattern: str) -> None:
+    """The shape-split matcher (exact, prefix, regex) agrees with the plain wildcard regex."""
+    import re
+
+    from sagefence.policy.patterns import any_action_matches
+
+    regex = re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.IGNORECASE | re.DOTALL)
+    for action in ACTIONS:
+        assert any_action_matches((pattern,), action) is (regex.fullmatch(action) is not None), (pattern, action)
+    for action in ACTIONS:
+        together = any_action_matches(tuple(ACTION_PATTERNS[:3]) + (pattern,), action)
+        alone = [any_action_matches((p,), action) for p in (*ACTION_PATTERNS[:3], pattern)]
+        assert together is any(alone)
