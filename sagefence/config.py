@@ -1,28 +1,62 @@
-"""sagefence.yaml: the configuration schema of config.md as a pydantic model."""
+"""sagefence.yaml: the configuration schema of config.md.
+
+Plain frozen dataclasses, so a scan with no config file (or only reading the defaults)
+never imports pydantic (start-up time). A config file is validated by pydantic, imported
+lazily in ``parse_config``: it validates these stdlib dataclasses as they are, reading
+``__pydantic_config__`` for extra="forbid" and the ``_Before``/``_After`` markers in the
+field annotations for the account id, region and suppression reason checks.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sagefence.status import Severity
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 CONFIG_NAMES = ("sagefence.yaml", ".sagefence.yaml")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_FORBID = {"extra": "forbid"}  # read by pydantic when it validates a config file
 
 
 class ConfigError(Exception):
     """An unusable config: one line naming the file and the key path (exit 2)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Before:
+    """Annotation marker: pydantic runs ``func`` on the raw value before the type check."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_before_validator_function(self.func, handler(source))
+
+
+class _After(_Before):
+    """Annotation marker: pydantic runs ``func`` on the value once it has the field's type."""
+
+    __slots__ = ()
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self.func, handler(source))
 
 
 def _account(value: Any) -> str:
@@ -33,77 +67,102 @@ def _account(value: Any) -> str:
     return value
 
 
-class PassRoleExpectation(_Strict):
+def _region(value: str) -> str:
+    if not _REGION.match(value):
+        raise ValueError(f"{value!r} is not an AWS region name")
+    return value
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a suppression needs a reason")
+    return value.strip()
+
+
+_AccountId = Annotated[str, _Before(_account)]
+_Region = Annotated[str, _After(_region)]
+_Reason = Annotated[str, _After(_reason)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassRoleExpectation:
+    __pydantic_config__ = _FORBID
+
     deployer: str
     role: str
     service: str
 
 
-class Expectations(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectations:
+    __pydantic_config__ = _FORBID
+
     passrole: tuple[PassRoleExpectation, ...] = ()
 
 
-class Scope(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope:
+    __pydantic_config__ = _FORBID
+
     buckets: tuple[str, ...] = ("*",)
     vpcs: tuple[str, ...] = ()
 
 
-class RuleOverride(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleOverride:
+    __pydantic_config__ = _FORBID
+
     enabled: bool = True
     severity: Severity | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
-class SuppressionRule(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuppressionRule:
+    __pydantic_config__ = _FORBID
+
     rule: str
     resource: str = "*"
-    reason: str
+    reason: _Reason
     expires: date | None = None
 
-    @field_validator("reason")
-    @classmethod
-    def _reason_given(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a suppression needs a reason")
-        return value.strip()
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlatformEntry:
+    __pydantic_config__ = _FORBID
 
-class PlatformEntry(_Strict):
     end_of_support: date | None = None
 
 
-class Migration(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Migration:
+    __pydantic_config__ = _FORBID
+
     target_platform: str = "notebook-al2023-v1"
 
 
-class Config(_Strict):
-    account_id: str = "123456789012"
-    region: str = "us-east-1"
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    __pydantic_config__ = _FORBID
+
+    account_id: _AccountId = "123456789012"
+    region: _Region = "us-east-1"
     required_endpoints: tuple[str, ...] | None = None
-    trusted_accounts: tuple[str, ...] = ()
+    trusted_accounts: tuple[_AccountId, ...] = ()
     principals: tuple[str, ...] = ()
     scope: Scope = Scope()
     expectations: Expectations = Expectations()
-    rules: dict[str, RuleOverride] = Field(default_factory=dict)
+    rules: dict[str, RuleOverride] = field(default_factory=dict)
     suppressions: tuple[SuppressionRule, ...] = ()
-    platforms: dict[str, PlatformEntry] = Field(default_factory=dict)
+    platforms: dict[str, PlatformEntry] = field(default_factory=dict)
     migration: Migration = Migration()
 
-    _check_account = field_validator("account_id", mode="before")(classmethod(lambda cls, v: _account(v)))
 
-    @field_validator("trusted_accounts", mode="before")
-    @classmethod
-    def _accounts(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        return [_account(v) for v in value]
+@lru_cache(maxsize=1)
+def _adapter() -> TypeAdapter[Config]:
+    from pydantic import TypeAdapter
 
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if not _REGION.match(value):
-            raise ValueError(f"{value!r} is not an AWS region name")
-        return value
+    return TypeAdapter(Config)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -113,31 +172,23 @@ def _location(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _trusted_account_error(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
-    """pydantic reports a list validator's failure on the list; name the bad element instead."""
-    if loc == ("trusted_accounts",) and isinstance(data, dict):
-        for i, value in enumerate(data.get("trusted_accounts") or []):
-            try:
-                _account(value)
-            except ValueError:
-                return ("trusted_accounts", i)
-    return loc
-
-
 def parse_config(data: Any, label: str, known_rules: set[str] | None = None) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: the top level must be a mapping")
+    from pydantic import ValidationError
+
     try:
-        config = Config.model_validate(data)
+        config = _adapter().validate_python(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = _trusted_account_error(tuple(error["loc"]), data)
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
+        if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown key"
-        raise ConfigError(f"{label}: {_location(loc)}: {message}") from exc
+        elif error["type"] == "dataclass_type":  # the wording of the pydantic models this replaced
+            message = f"Input should be a valid dictionary or instance of {error['ctx']['class_name']}"
+        raise ConfigError(f"{label}: {_location(tuple(error['loc']))}: {message}") from exc
     if known_rules is not None:
         for rule_id in config.rules:
             if rule_id not in known_rules:

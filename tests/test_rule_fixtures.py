@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sagefence.config import Config
+from sagefence.config import Config, parse_config
 from tests.conftest import FIXTURES, scan
 
 RULE_DIRS = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir())
@@ -16,7 +16,7 @@ RULE_DIRS = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir())
 def _cases():
     for folder in RULE_DIRS:
         expected = yaml.safe_load((folder / "expected.yaml").read_text())
-        config = Config.model_validate(expected.pop("config", {}))
+        config = parse_config(expected.pop("config", {}), f"{folder.name}/expected.yaml")
         for name, results in expected.items():
             yield pytest.param(folder.name, folder / name, results, config, id=f"{folder.name}/{name}")
 

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from sagefence.config import Config
+from sagefence.config import parse_config
 from sagefence.findings import FindingsDocument
 from tests.conftest import scan
 
@@ -19,7 +19,7 @@ def write(tmp_path: Path, text: str, name: str = "template.yaml") -> Path:
 
 
 def scan_files(paths: list[Path], rule: str, config: dict[str, Any] | None = None) -> FindingsDocument:
-    return scan(list(paths), rules=[rule], config=Config.model_validate(config or {}))
+    return scan(list(paths), rules=[rule], config=parse_config(config or {}, "test config"))
 
 
 def statuses(tmp_path: Path, text: str, rule: str, config: dict[str, Any] | None = None) -> dict[str, str]:
