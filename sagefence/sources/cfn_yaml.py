@@ -43,7 +43,28 @@ class LineDict(dict):
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    pass
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        """PyYAML's answer, asked once per distinct plain scalar: libyaml's composer calls this
+        for every node, and a template repeats the same few hundred values."""
+        if kind is yaml.ScalarNode:
+            if not implicit[0] or (value and value[0] not in _RESOLVED_FIRST):
+                return self.DEFAULT_SCALAR_TAG
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                if len(_PLAIN_TAGS) > 50_000:
+                    _PLAIN_TAGS.clear()
+                tag = _PLAIN_TAGS[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None  # no path resolvers are registered
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+_PLAIN_TAGS: dict[str, str] = {}
 
 
 # CloudFormation reads an unquoted 2024-01-01 as the string it is, not a date, and 011122223333 as
@@ -54,6 +75,8 @@ _Loader.yaml_implicit_resolvers = {
             if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
+assert None not in _Loader.yaml_implicit_resolvers and not _Loader.yaml_path_resolvers
+_RESOLVED_FIRST = frozenset(first for first in _Loader.yaml_implicit_resolvers if first)
 
 
 def _resource_lines(root: yaml.Node | None) -> dict[str, int] | None:
@@ -182,7 +205,7 @@ def _load_yaml(text: str) -> Any:
             if line is not None:
                 raise TemplateReadError("YAML merge keys (<<) are not CloudFormation", line)
         lines = _resource_lines(root)
-        data = loader.construct_document(root)
+        data = _construct(loader, root)
     finally:
         loader.dispose()
     if lines is not None and isinstance(data, dict) and isinstance(data.get("Resources"), dict):
@@ -191,6 +214,71 @@ def _load_yaml(text: str) -> Any:
         resources.mentions_import = "ImportValue" in text
         data["Resources"] = resources
     return data
+
+
+_MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
+_SHORT_TAGS = {f"!{short}": long for short, long in SHORT_FORMS.items()}
+
+
+def _construct(loader: _Loader, root: yaml.Node) -> Any:
+    """The same objects as ``loader.construct_document(root)``, built by one recursive walk.
+
+    PyYAML's constructor dispatches every node through generators and per-node state,
+    which is most of loading a template; anchors are refused before this point, so no
+    node is shared and none needs that machinery. Plain maps, sequences, strings and the
+    CloudFormation tags are built here; other scalars use the loader's own constructors
+    (same int, float, bool and null rules); any other tag goes to the loader as before.
+    """
+    scalars = {
+        "tag:yaml.org,2002:int": loader.construct_yaml_int,
+        "tag:yaml.org,2002:bool": loader.construct_yaml_bool,
+        "tag:yaml.org,2002:null": loader.construct_yaml_null,
+        "tag:yaml.org,2002:float": loader.construct_yaml_float,
+    }
+    scalar_node, mapping_node, sequence_node = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+
+    def mapping(node: yaml.MappingNode) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = build(key_node)
+            try:
+                out[key] = build(value_node)
+            except TypeError:
+                if key.__hash__ is not None:
+                    raise
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+                ) from None
+        return out
+
+    def build(node: yaml.Node) -> Any:
+        kind, tag = type(node), node.tag
+        if kind is scalar_node:
+            if tag == _STR:
+                return node.value
+            construct = scalars.get(tag)
+            if construct is not None:
+                return construct(node)
+        elif kind is mapping_node:
+            if tag == _MAP:
+                return mapping(node)
+        elif kind is sequence_node and tag == _SEQ:
+            return [build(item) for item in node.value]
+        function = _SHORT_TAGS.get(tag)
+        if function is None:
+            return loader.construct_object(node, deep=True)
+        value: Any
+        if kind is scalar_node:
+            value = node.value
+            if function == "Fn::GetAtt":
+                value = value.split(".", 1) if "." in value else [value]
+        elif kind is sequence_node:
+            value = [build(item) for item in node.value]
+        else:
+            value = mapping(node)
+        return {function: value}
+
+    return build(root)
 
 
 def parse_text(text: str, json_first: bool = False) -> Any:

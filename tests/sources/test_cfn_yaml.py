@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,61 @@ def test_huge_file_refused_unread(tmp_path: Path) -> None:
 def test_ampersand_in_strings_is_not_an_anchor() -> None:
     doc = parse_text("Resources:\n  A:\n    Type: T\n    Properties: {D: 'R&D *team*', E: a & b}\n")
     assert doc["Resources"]["A"]["Properties"] == {"D": "R&D *team*", "E": "a & b"}
+
+
+REPO = Path(__file__).resolve().parents[2]
+EDGE_CASES = [
+    "a: 1\nb: -0\nc: +12_000\nd: 1.5e3\ne: .inf\nf: -.NaN\ng: yes\nh: Off\ni: ~\nj: null\nk: ''\nl: 012\nm: 0x1F\n",
+    "n: 2024-01-01\no: 1:30\np: !!str 12\nq: !!int '7'\nr: !!float 1\ns: !!binary aGk=\nt: !!set {x, y}\n",
+    "Resources:\n  A:\n    Type: T\n    Properties:\n      X: !GetAtt B.Arn\n      Y: !GetAtt [B, Arn]\n"
+    "      Z: !Sub ['${a}', {a: !Ref P}]\n      W: !If [C, !Join ['', [a, !Select [0, !GetAZs '']]], !Ref AWS::NoValue]\n"
+    "      V: !Equals [!Ref P, 'x']\n      U: {1: a, 2.5: b, true: c, null: d}\n      S: !GetAZs\n",
+    "[1, [2, [3, {a: [4]}]], 'x']\n",
+    "just a string\n",
+    "? [a, b]\n: x\n",
+    "!Ref x: y\n",
+    "a: !Nope x\n",
+]
+
+
+def _stock(text: str) -> Any:
+    from sagefence.sources import cfn_yaml
+
+    class Stock(cfn_yaml._BaseLoader):  # PyYAML's own resolution and construction, our tags and int rules
+        yaml_implicit_resolvers = cfn_yaml._Loader.yaml_implicit_resolvers
+        yaml_constructors = cfn_yaml._Loader.yaml_constructors
+        yaml_multi_constructors = cfn_yaml._Loader.yaml_multi_constructors
+
+    loader = Stock(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _outcome(load: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "ok", load(text)
+    except Exception as exc:  # noqa: BLE001 - both ways must fail the same way
+        return "error", (type(exc).__name__, str(exc).split("\n")[-1])
+
+
+REPO_YAML = [p for p in sorted(REPO.glob("tests/fixtures/**/*.y*ml")) + sorted(REPO.glob("examples/**/*.yaml"))
+             if "&" not in p.read_text(encoding="utf-8") and "<<" not in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("text", EDGE_CASES + [p.read_text(encoding="utf-8") for p in REPO_YAML],
+                         ids=[f"edge{i}" for i in range(len(EDGE_CASES))] + [str(p.relative_to(REPO)) for p in REPO_YAML])
+def test_the_fast_construction_builds_what_pyyaml_builds(text: str) -> None:
+    from sagefence.sources import cfn_yaml
+
+    def fast(source: str) -> Any:
+        loader = cfn_yaml._Loader(source)
+        try:
+            return cfn_yaml._construct(loader, loader.get_single_node())
+        finally:
+            loader.dispose()
+
+    got, want = _outcome(fast, text), _outcome(_stock, text)
+    assert got == want
+    assert repr(got) == repr(want)  # the same types too (1 == 1.0 == True would hide a difference)
