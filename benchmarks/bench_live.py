@@ -7,13 +7,15 @@ HTTP proxy (also loopback) that waits ``--latency-ms`` before forwarding each re
 so every API call costs what a call to AWS costs. It seeds an organization of
 ``--accounts`` accounts x ``--regions`` with ``--resources`` resources per account and
 region (VPCs, VPC endpoints, buckets with DenyNoVPC policies, KMS keys, roles,
-notebook instances), talking to moto directly; then runs the scan once per
-``--workers`` value with ``AWS_ENDPOINT_URL`` pointing at the proxy and dummy
-credentials, after one warm-up scan that is not reported.
+notebook instances), talking to moto directly; then, for each ``--latency-ms`` value,
+runs the scan once per ``--workers`` value with ``AWS_ENDPOINT_URL`` pointing at the
+proxy and dummy credentials, after one warm-up scan that is not reported.
 
-Reported per worker count: wall time, API calls (the scan's own ``scan.api_calls.total``
-and the proxy's request count as a cross-check), calls per seeded resource, the ideal
-``calls x latency / workers`` and wall / ideal. Nothing leaves 127.0.0.1.
+Reported per latency and worker count: wall time, API calls (the scan's own
+``scan.api_calls.total`` and the proxy's request count as a cross-check), calls per
+seeded resource, the ideal ``calls x latency / workers``, wall / ideal, and the CPU time
+of moto, the scan and the proxy, so that a row where the machine or moto (one Python
+process: at most one core) was the limit says so. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -230,6 +233,20 @@ def proxy_check(proxy: LatencyProxy, regions: list[str], calls: int = 10) -> dic
     return {"calls": calls, "counted": counted, "mean_call_ms": mean * 1000}
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def api_total(document: dict[str, Any]) -> int | None:
     calls = document.get("scan", {}).get("api_calls")
     if isinstance(calls, dict):
@@ -239,8 +256,9 @@ def api_total(document: dict[str, Any]) -> int | None:
     return calls if isinstance(calls, int) else None
 
 
-def scan(proxy: LatencyProxy, regions: list[str], workers: int, timeout: float, workdir: Path) -> dict[str, Any]:
-    output = workdir / f"scan-w{workers}.json"
+def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, timeout: float,
+         workdir: Path) -> dict[str, Any]:
+    output = workdir / f"scan-l{proxy.latency_s * 1000:g}-w{workers}.json"
     output.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "sagefence", "scan", "account", "--organization", "--role-name", ROLE,
            "--regions", ",".join(regions), "--max-workers", str(workers), "--format", "json",
@@ -248,15 +266,24 @@ def scan(proxy: LatencyProxy, regions: list[str], workers: int, timeout: float, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(DUMMY, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.server_address[1]}")
     proxy.reset()
+    # The bench process only runs the proxy while the scan runs; moto is not reaped, so
+    # RUSAGE_CHILDREN grows by the scan alone.
+    cpu = (process_cpu_s(moto_pid), own_cpu_s(resource.RUSAGE_CHILDREN), own_cpu_s(resource.RUSAGE_SELF))
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return {"workers": workers, "status": "timeout", "note": f"no answer within {timeout:.0f} s"}
+        return {"workers": workers, "latency_ms": proxy.latency_s * 1000, "status": "timeout",
+                "note": f"no answer within {timeout:.0f} s"}
     wall = time.perf_counter() - start
-    result: dict[str, Any] = {"workers": workers, "wall_s": wall, "exit_code": proc.returncode,
-                              "proxy_requests": proxy.total(), "proxy_by_service": dict(proxy.counts),
-                              "moto_s": proxy.upstream_s}
+    moto_cpu = process_cpu_s(moto_pid) - cpu[0]
+    scan_cpu = own_cpu_s(resource.RUSAGE_CHILDREN) - cpu[1]
+    proxy_cpu = own_cpu_s(resource.RUSAGE_SELF) - cpu[2]
+    result: dict[str, Any] = {"workers": workers, "latency_ms": proxy.latency_s * 1000, "wall_s": wall,
+                              "exit_code": proc.returncode, "proxy_requests": proxy.total(),
+                              "proxy_by_service": dict(proxy.counts), "moto_s": proxy.upstream_s,
+                              "moto_cpu_s": moto_cpu, "scan_cpu_s": scan_cpu, "proxy_cpu_s": proxy_cpu,
+                              **limit(wall, moto_cpu, moto_cpu + scan_cpu + proxy_cpu)}
     try:
         document = json.loads(output.read_text())
     except (OSError, ValueError):
@@ -267,6 +294,19 @@ def scan(proxy: LatencyProxy, regions: list[str], workers: int, timeout: float, 
                   errors=len(document.get("errors", [])), findings=len(document.get("findings", [])),
                   scanned_accounts=document["scan"].get("accounts"))
     return result
+
+
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+MOTO_BOUND = 0.8  # moto is one Python process: it cannot use more than one core (GIL)
+CPU_BOUND = 0.85
+
+
+def limit(wall: float, moto_cpu: float, total_cpu: float) -> dict[str, Any]:
+    """Was the server or the machine the limit of this run, rather than latency and the scan?"""
+    busy = total_cpu / (wall * CORES) if wall else 0.0
+    moto_share = moto_cpu / wall if wall else 0.0
+    bound = "moto" if moto_share >= MOTO_BOUND else "cpu" if busy >= CPU_BOUND else ""
+    return {"cpu_busy": busy, "moto_core_share": moto_share, "saturated": bound}
 
 
 def derive(result: dict[str, Any], resources: int, latency_s: float) -> dict[str, Any]:
@@ -282,24 +322,27 @@ def table(report: dict[str, Any]) -> str:
     warm = report["warm_up"]
     if warm["status"] not in ("ok", "partial"):
         return f"scan account is not available: {warm['status']}: {warm.get('note', '')}"
-    lines = [f"{'workers':>7} {'wall s':>8} {'api calls':>9} {'proxy':>6} {'per res':>7} {'ideal s':>8} "
-             f"{'wall/ideal':>10} {'moto s':>7}  status"]
+    lines = [f"{'latency':>7} {'workers':>7} {'wall s':>7} {'calls':>6} {'proxy':>6} {'per res':>7} {'ideal s':>7} "
+             f"{'wall/ideal':>10} {'moto cpu':>8} {'scan cpu':>8} {'busy':>5} {'limit':>5}  status"]
     for r in report["runs"]:
+        head = f"{r['latency_ms']:>5g}ms {r['workers']:>7}"
         if "calls_per_resource" not in r:
-            lines.append(f"{r['workers']:>7} {'':>62}  {r['status']}: {r.get('note', '')}")
+            lines.append(f"{head} {'':>70}  {r['status']}: {r.get('note', '')}")
             continue
-        lines.append(f"{r['workers']:>7} {r['wall_s']:>8.2f} {r['api_calls'] or '-':>9} {r['proxy_requests']:>6} "
-                     f"{r['calls_per_resource']:>7.1f} {r['ideal_s']:>8.2f} {r['wall_over_ideal'] or 0:>10.2f} {r['moto_s']:>7.2f}  "
+        lines.append(f"{head} {r['wall_s']:>7.2f} {r['api_calls'] or '-':>6} {r['proxy_requests']:>6} "
+                     f"{r['calls_per_resource']:>7.2f} {r['ideal_s']:>7.2f} {r['wall_over_ideal'] or 0:>10.2f} "
+                     f"{r['moto_cpu_s']:>8.2f} {r['scan_cpu_s']:>8.2f} {r['cpu_busy']:>5.0%} {r['saturated'] or '-':>5}  "
                      f"{r['status']} (exit {r['exit_code']}, {r['errors']} errors, {r['findings']} findings)")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accounts", type=int, default=4, help="accounts in the organization (management + members)")
-    parser.add_argument("--regions", default="us-east-1,eu-west-1")
-    parser.add_argument("--resources", type=int, default=12, help="resources per account and region")
-    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--accounts", type=int, default=8, help="accounts in the organization (management + members)")
+    parser.add_argument("--regions", default="us-east-1,eu-west-1,eu-central-1")
+    parser.add_argument("--resources", type=int, default=20, help="resources per account and region")
+    parser.add_argument("--latency-ms", default="20,100",
+                        help="comma-separated: each latency runs every worker count on the same seeded moto")
     parser.add_argument("--workers", default="1,4,16,32")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per scan")
     parser.add_argument("--out-dir", type=Path, default=HERE / "out" / "live")
@@ -309,10 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--accounts must be 1-200 and --resources 1-500")
     regions = [r for r in args.regions.split(",") if r]
     workers = [int(w) for w in args.workers.split(",") if w]
+    latencies = [float(v) for v in args.latency_ms.split(",") if v]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     moto_port = free_port()
     moto = start_moto(moto_port, args.out_dir / "moto.log")
-    proxy = LatencyProxy(moto_port, args.latency_ms / 1000)
+    proxy = LatencyProxy(moto_port, latencies[0] / 1000)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         started = time.perf_counter()
@@ -321,15 +365,17 @@ def main(argv: list[str] | None = None) -> int:
               f"regions in {time.perf_counter() - started:.1f} s: {seeded['by_kind']}", flush=True)
         check = proxy_check(proxy, regions)
         print(f"proxy check: {check['calls']} boto3 calls, {check['counted']} counted, "
-              f"{check['mean_call_ms']:.1f} ms each (latency {args.latency_ms:g} ms + moto)", flush=True)
+              f"{check['mean_call_ms']:.1f} ms each (latency {latencies[0]:g} ms + moto)", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            warm = scan(proxy, regions, max(workers), args.timeout, Path(tmp))
+            warm = scan(proxy, moto.pid, regions, max(workers), args.timeout, Path(tmp))
         print(f"warm-up (W={max(workers)}): {warm['status']} {warm.get('note', '')}", flush=True)
         runs = []
-        for count in workers if warm["status"] in ("ok", "partial") else []:
-            runs.append(derive(scan(proxy, regions, count, args.timeout, args.out_dir), seeded["resources"],
-                               args.latency_ms / 1000))
-            print(f"  W={count}: {runs[-1]['status']} {runs[-1].get('wall_s', 0):.2f} s", flush=True)
+        for latency in latencies if warm["status"] in ("ok", "partial") else []:
+            proxy.latency_s = latency / 1000
+            for count in workers:
+                runs.append(derive(scan(proxy, moto.pid, regions, count, args.timeout, args.out_dir),
+                                   seeded["resources"], latency / 1000))
+                print(f"  {latency:g} ms W={count}: {runs[-1]['status']} {runs[-1].get('wall_s', 0):.2f} s", flush=True)
     finally:
         proxy.shutdown()
         moto.terminate()
@@ -339,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             moto.kill()
             moto.wait(timeout=30)
     report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
-                           args.resources, "latency_ms": args.latency_ms, "workers": workers,
+                           args.resources, "latency_ms": latencies, "workers": workers, "cores": CORES,
                            "moto": moto_version(), "python": sys.version.split()[0],
                            "load_average_at_end": os.getloadavg()},
               "sagefence_tree": sagefence_tree(), "seeded": seeded, "proxy_check": check, "warm_up": warm,
