@@ -226,59 +226,63 @@ def _construct(loader: _Loader, root: yaml.Node) -> Any:
     PyYAML's constructor dispatches every node through generators and per-node state,
     which is most of loading a template; anchors are refused before this point, so no
     node is shared and none needs that machinery. Plain maps, sequences, strings and the
-    CloudFormation tags are built here; other scalars use the loader's own constructors
-    (same int, float, bool and null rules); any other tag goes to the loader as before.
+    CloudFormation tags are built here; other scalars use PyYAML's own constructors (same
+    int, float, bool and null rules); any other tag goes to the loader as before. Plain
+    functions, not closures: a scan runs with the cyclic collector off, so nothing here
+    may form a reference cycle.
     """
-    scalars = {
-        "tag:yaml.org,2002:int": loader.construct_yaml_int,
-        "tag:yaml.org,2002:bool": loader.construct_yaml_bool,
-        "tag:yaml.org,2002:null": loader.construct_yaml_null,
-        "tag:yaml.org,2002:float": loader.construct_yaml_float,
-    }
-    scalar_node, mapping_node, sequence_node = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+    return _build(loader, root)
 
-    def mapping(node: yaml.MappingNode) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = build(key_node)
-            try:
-                out[key] = build(value_node)
-            except TypeError:
-                if key.__hash__ is not None:
-                    raise
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
-                ) from None
-        return out
 
-    def build(node: yaml.Node) -> Any:
-        kind, tag = type(node), node.tag
-        if kind is scalar_node:
-            if tag == _STR:
-                return node.value
-            construct = scalars.get(tag)
-            if construct is not None:
-                return construct(node)
-        elif kind is mapping_node:
-            if tag == _MAP:
-                return mapping(node)
-        elif kind is sequence_node and tag == _SEQ:
-            return [build(item) for item in node.value]
-        function = _SHORT_TAGS.get(tag)
-        if function is None:
-            return loader.construct_object(node, deep=True)
-        value: Any
-        if kind is scalar_node:
-            value = node.value
-            if function == "Fn::GetAtt":
-                value = value.split(".", 1) if "." in value else [value]
-        elif kind is sequence_node:
-            value = [build(item) for item in node.value]
-        else:
-            value = mapping(node)
-        return {function: value}
+_SCALARS = {
+    "tag:yaml.org,2002:int": yaml.constructor.SafeConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:bool": yaml.constructor.SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": yaml.constructor.SafeConstructor.construct_yaml_null,
+    "tag:yaml.org,2002:float": yaml.constructor.SafeConstructor.construct_yaml_float,
+}
 
-    return build(root)
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = _build(loader, key_node)
+        try:
+            out[key] = _build(loader, value_node)
+        except TypeError:
+            if key.__hash__ is not None:
+                raise
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+            ) from None
+    return out
+
+
+def _build(loader: _Loader, node: yaml.Node) -> Any:
+    kind, tag = type(node), node.tag
+    if kind is yaml.ScalarNode:
+        if tag == _STR:
+            return node.value
+        construct = _SCALARS.get(tag)
+        if construct is not None:
+            return construct(loader, node)
+    elif kind is yaml.MappingNode:
+        if tag == _MAP:
+            return _mapping(loader, node)
+    elif kind is yaml.SequenceNode and tag == _SEQ:
+        return [_build(loader, item) for item in node.value]
+    function = _SHORT_TAGS.get(tag)
+    if function is None:
+        return loader.construct_object(node, deep=True)
+    value: Any
+    if kind is yaml.ScalarNode:
+        value = node.value
+        if function == "Fn::GetAtt":
+            value = value.split(".", 1) if "." in value else [value]
+    elif kind is yaml.SequenceNode:
+        value = [_build(loader, item) for item in node.value]
+    else:
+        value = _mapping(loader, node)
+    return {function: value}
 
 
 def parse_text(text: str, json_first: bool = False) -> Any:
