@@ -114,6 +114,16 @@ def _write(text: str, path: str | None, stdout: TextIO) -> None:
     Path(path).write_text(text, encoding="utf-8")
 
 
+def _stream_json(doc, path: str | None, stdout: TextIO) -> None:
+    """The JSON document goes out as it is encoded: a large scan's findings are not held twice."""
+    if path is None or path == "-":
+        doc.write_json(stdout)
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        doc.write_json(out)
+
+
 def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     from sagefence.reports import SUFFIX
 
@@ -152,7 +162,10 @@ def _emit(doc, catalogue, args: argparse.Namespace, stdout: TextIO, stderr: Text
 
     color = not args.no_color and "NO_COLOR" not in os.environ and stdout.isatty()
     for fmt, path in _outputs(args):
-        _write(render(doc, fmt, catalogue, color=color and path is None), path, stdout)
+        if fmt == "json":
+            _stream_json(doc, path, stdout)
+        else:
+            _write(render(doc, fmt, catalogue, color=color and path is None), path, stdout)
     if not args.quiet and any(path is not None for _, path in _outputs(args)):
         s = doc.summary
         stderr.write(f"sagefence: {sum(s.fail.values())} failed, {s.pass_} passed, {s.error} errors, "

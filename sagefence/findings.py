@@ -8,11 +8,12 @@ disk (``load_document``), which is where input comes from outside.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sagefence.status import SEVERITIES, Severity, Status
 
@@ -154,7 +155,13 @@ class FindingsDocument:
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
-        """Indented head, then one finding a line: C-speed encoding for big scans, and greppable and diffable."""
+        out = io.StringIO()
+        self.write_json(out)
+        return out.getvalue()
+
+    def write_json(self, out: TextIO) -> None:
+        """Indented head, then one finding a line, written as encoded: C-speed encoding for big
+        scans, no second copy of the document in memory, and greppable, diffable lines."""
         head = json.dumps({
             "schema_version": self.schema_version,
             "tool": {"name": self.tool.name, "version": self.tool.version},
@@ -162,13 +169,15 @@ class FindingsDocument:
             "summary": self.summary.to_dict(),
         }, indent=2, ensure_ascii=False, default=_jsonable)
         encode = json.JSONEncoder(ensure_ascii=False, default=_jsonable).encode
-        parts = [head[:-2], ',\n  "findings": [']
-        parts.append(",".join("\n    " + encode(f.to_dict()) for f in self.findings))
-        parts.append("\n  ],\n" if self.findings else "],\n")
+        out.write(head[:-2] + ',\n  "findings": [')
+        separator = "\n    "
+        for finding in self.findings:
+            out.write(separator + encode(finding.to_dict()))
+            separator = ",\n    "
+        out.write("\n  ],\n" if self.findings else "],\n")
         errors = json.dumps([{"target": e.target, "message": e.message} for e in self.errors],
                             indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        parts.append(f'  "errors": {errors}\n}}\n')
-        return "".join(parts)
+        out.write(f'  "errors": {errors}\n}}\n')
 
 
 def _jsonable(value: Any) -> Any:
