@@ -156,12 +156,31 @@ def ensure_venv(name: str) -> Path:
     return target / "bin"
 
 
+def sagefence_venv() -> Path:
+    """The work tree installed (not editable) into benchmarks/.venvs/sagefence, like the other tools in
+    theirs: every tool then starts from a venv of its own, not from an interpreter whose site-packages
+    and .pth files cost each process tens of milliseconds. Reinstalled once per benchmark run."""
+    target = VENVS / "sagefence"
+    python = target / "bin" / "python"
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(target)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(HERE.parent)], check=True, timeout=1800)
+    elif not getattr(sagefence_venv, "fresh", False):
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                        str(HERE.parent)], check=True, timeout=600)
+    sagefence_venv.fresh = True  # type: ignore[attr-defined]
+    return target / "bin"
+
+
 def tools(corpus: Path, output: Path, wanted: list[str]) -> list[Tool]:
     found = []
+    floor_python = sys.executable
     if "sagefence" in wanted:
-        found.append(Tool("sagefence", [sys.executable, "-m", "sagefence", "--version"],
-                          [sys.executable, "-m", "sagefence", "scan", "templates", str(corpus),
-                           "--format", "json", "--output", str(output)], frozenset({0, 1})))
+        binary = str(sagefence_venv() / "sagefence")
+        floor_python = str(sagefence_venv() / "python")
+        found.append(Tool("sagefence", [binary, "--version"],
+                          [binary, "scan", "templates", str(corpus), "--format", "json", "--output", str(output)],
+                          frozenset({0, 1})))
     if "checkov" in wanted:
         binary = str(ensure_venv("checkov") / "checkov")
         found.append(Tool("checkov", [binary, "--version"],
@@ -171,8 +190,8 @@ def tools(corpus: Path, output: Path, wanted: list[str]) -> list[Tool]:
         binary = str(ensure_venv("cfn-lint") / "cfn-lint")
         found.append(Tool("cfn-lint", [binary, "--version"], [binary, f"{corpus}/**/*.yaml"],
                           frozenset(range(0, 16, 2))))
-    found.append(Tool("yaml-floor", [sys.executable, "-c", "import yaml"],
-                      [sys.executable, "-c", PARSE_FLOOR, str(corpus)], frozenset({0})))
+    found.append(Tool("yaml-floor", [floor_python, "-c", "import yaml"],
+                      [floor_python, "-c", PARSE_FLOOR, str(corpus)], frozenset({0})))
     return found
 
 
@@ -252,7 +271,7 @@ def scenario(name: str, templates: int, resources: int, args: argparse.Namespace
 def startup(args: argparse.Namespace) -> dict[str, Any]:
     print("\n== start-up (--version)", flush=True)
     found = tools(Path("."), Path("/dev/null"), args.tools)
-    found.append(Tool("python", [sys.executable, "-c", "pass"], [], frozenset({0})))
+    found.append(Tool("python", [str(sagefence_venv() / "python"), "-c", "pass"], [], frozenset({0})))
     out: dict[str, Any] = {}
     for tool in found:
         res = Series()
@@ -271,7 +290,7 @@ def version_of(tool: Tool) -> str:
     """The last line the tool prints for its version command (yaml-floor: PyYAML's version)."""
     cmd = tool.version_cmd
     if tool.name == "yaml-floor":
-        cmd = [sys.executable, "-c", "import yaml; print('PyYAML', yaml.__version__, 'libyaml', yaml.__with_libyaml__)"]
+        cmd = [cmd[0], "-c", "import yaml; print('PyYAML', yaml.__version__, 'libyaml', yaml.__with_libyaml__)"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     lines = proc.stdout.strip().splitlines()
     return lines[-1] if proc.returncode == 0 and lines else ""
