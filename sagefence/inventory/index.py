@@ -78,6 +78,7 @@ class Inventory:
         self._typed: dict[int, Located] = {}
         self._by_type: dict[str, list[Located]] = {}
         self._policy_cache: dict[tuple[int, str], Any] = {}
+        self._endpoints_by_vpc: dict[str, list[tuple[int, VpcEndpoint]]] | None = None
         self._extra_roles = extra_roles if extra_roles is not None else {}  # shared: filled as groups load
         self._scp_cache: dict[str, list[Any]] = {}
         self._build()
@@ -136,9 +137,16 @@ class Inventory:
         return merged
 
     def endpoints_of(self, vpc: Located) -> list[VpcEndpoint]:
-        keys = set(_keys(vpc.raw))
-        return [e for e in self._by_type.get("AWS::EC2::VPCEndpoint", ())
-                if isinstance(e, VpcEndpoint) and isinstance(e.vpc_id, str) and e.vpc_id in keys]
+        """Endpoints whose VpcId names the VPC by any of its keys, in inventory order (indexed once)."""
+        if self._endpoints_by_vpc is None:
+            self._endpoints_by_vpc = {}
+            for position, e in enumerate(self._by_type.get("AWS::EC2::VPCEndpoint", ())):
+                if isinstance(e, VpcEndpoint) and isinstance(e.vpc_id, str):
+                    self._endpoints_by_vpc.setdefault(e.vpc_id, []).append((position, e))
+        found: dict[int, VpcEndpoint] = {}
+        for key in _keys(vpc.raw):
+            found.update(self._endpoints_by_vpc.get(key, ()))
+        return [found[position] for position in sorted(found)]
 
     def exists(self, value: str) -> bool:
         return value in self._by_key or value in self.known_ids

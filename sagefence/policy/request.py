@@ -33,6 +33,34 @@ def _context_value(value: object) -> tuple[str, ...]:
     raise TypeError(f"context value must be a string or a sequence of strings, not {type(value).__name__}")
 
 
+_NORMALISED: dict[tuple[tuple[str, object], ...], Mapping[str, tuple[str, ...]]] = {}
+
+
+def _normalised(context: Mapping[str, ContextValue]) -> Mapping[str, tuple[str, ...]]:
+    """Lower-case keys, values as tuples of strings, absent values dropped; read-only.
+
+    Checks probe with a few dozen distinct contexts thousands of times: a context of plain
+    string values is normalised once (the result is immutable, so it can be shared)."""
+    key: tuple[tuple[str, object], ...] | None = tuple(context.items())
+    if all(type(v) is str for _, v in key):  # noqa: E721 - exactly str: a str subclass may hash differently
+        cached = _NORMALISED.get(key)
+        if cached is not None:
+            return cached
+    else:
+        key = None
+    normalised = {}
+    for name, value in context.items():
+        values = _context_value(value)
+        if values:
+            normalised[name.lower()] = values
+    frozen = MappingProxyType(normalised)
+    if key is not None:
+        if len(_NORMALISED) > 4096:
+            _NORMALISED.clear()
+        _NORMALISED[key] = frozen
+    return frozen
+
+
 def account_of(principal: str) -> str | None:
     """The account id of an IAM/STS principal ARN or a bare account id, else None."""
     if _ACCOUNT.match(principal):
@@ -84,12 +112,7 @@ class Request:
     principal_type: str | None = None
 
     def __post_init__(self) -> None:
-        normalised = {}
-        for key, value in self.context.items():
-            values = _context_value(value)
-            if values:
-                normalised[key.lower()] = values
-        object.__setattr__(self, "context", MappingProxyType(normalised))
+        object.__setattr__(self, "context", _normalised(self.context))
         if self.principal_account is None:
             object.__setattr__(self, "principal_account", account_of(self.principal_arn))
         if self.principal_type is None:
