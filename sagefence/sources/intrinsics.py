@@ -92,6 +92,8 @@ class Resolver:
         mappings = template.get("Mappings")
         self.mappings: Mapping[str, Any] = mappings if isinstance(mappings, Mapping) else {}
         self._names: dict[str, str] = {}
+        self._refs: dict[str, Any] = {}
+        self._pseudo_values: dict[str, Any] | None = None
         self._naming: list[str] = []
         self.used_conditions: set[str] = set()
         self.scope = scope  # set when several templates are resolved together: keeps placeholders apart
@@ -149,12 +151,16 @@ class Resolver:
     def _pseudo(self, name: str) -> Any:
         if not name.startswith("AWS::"):
             return None
-        values: dict[str, Any] = {
-            "AWS::AccountId": self.account_id, "AWS::Region": self.region, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/id",
-            "AWS::NotificationARNs": [], "AWS::NoValue": NO_VALUE,
-        }
+        if name == "AWS::NotificationARNs":
+            return []  # a fresh list: a caller may keep it
+        values = self._pseudo_values
+        if values is None:
+            values = self._pseudo_values = {
+                "AWS::AccountId": self.account_id, "AWS::Region": self.region, "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack_name,
+                "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/id",
+                "AWS::NoValue": NO_VALUE,
+            }
         if name not in values:
             raise IntrinsicError(f"unknown pseudo parameter {name}")
         return values[name]
@@ -233,6 +239,13 @@ class Resolver:
         return None
 
     def _resource_ref(self, logical_id: str) -> Any:
+        """Ref of a resource: the same (immutable) token for every Ref of it under this resolver."""
+        found = self._refs.get(logical_id)
+        if found is None:
+            found = self._refs[logical_id] = self._make_resource_ref(logical_id)
+        return found
+
+    def _make_resource_ref(self, logical_id: str) -> Any:
         rtype = self._resource_type(logical_id)
         if rtype.startswith(CUSTOM_TYPES):
             return Opaque.token("Ref", logical_id)
