@@ -219,7 +219,10 @@ def sanity(tool: str, stdout: Path, output: Path) -> str:
         raise ValueError(f"unreadable output: {exc}") from exc
 
 
-def series(tool: Tool, runs: int, timeout: float, cpus: str | None, workdir: Path, output: Path) -> Series:
+def series(tool: Tool, runs: int, timeout: float, cpus: str | None, workdir: Path, output: Path,
+           warm_up: bool = True) -> Series:
+    """One warm-up run (its output checked by ``sanity``), then ``runs`` measured runs. Without
+    ``warm_up`` the checked run is the first measured one (for runs that take half an hour)."""
     result = Series()
     stdout = workdir / f"{tool.name}.stdout"
     warm = measure(pinned(tool.scan_cmd, cpus), timeout, stdout)
@@ -233,6 +236,9 @@ def series(tool: Tool, runs: int, timeout: float, cpus: str | None, workdir: Pat
         result.status, result.note = "failed", f"warm-up exit {warm.exit_code}, {exc}: {warm.stderr_tail.strip()}"
         return result
     scan_cmd = ["/dev/null" if part == str(output) else part for part in tool.scan_cmd]
+    if not warm_up:
+        result.runs.append(warm)
+        runs -= 1
     for _ in range(runs):
         run = measure(pinned(scan_cmd, cpus), timeout)
         result.runs.append(run)
@@ -258,7 +264,7 @@ def scenario(name: str, templates: int, resources: int, args: argparse.Namespace
     results: dict[str, Series] = {}
     for tool in tools(corpus, output, args.tools):
         print(f"   {tool.name} ...", flush=True)
-        results[tool.name] = series(tool, args.runs, args.timeout, args.cpus, workdir, output)
+        results[tool.name] = series(tool, args.runs, args.timeout, args.cpus, workdir, output, args.warm_up)
     base = results.get("sagefence")
     for tool_name, res in results.items():
         if base and base.status == "ok" and res.status == "ok" and tool_name != "sagefence":
@@ -340,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpus", default="0", help="taskset CPU list for every process; '' to not pin")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                        help="the first run (whose output is checked) is measured too: for the full-size corpus")
     parser.add_argument("--corpus-dir", type=Path, default=HERE / "corpus")
     parser.add_argument("--out-dir", type=Path, default=HERE / "out" / "templates")
     parser.add_argument("--json-out", type=Path, help="write the full report here")
@@ -351,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
                     "pinned_to_cpus": args.cpus or None, "gnu_time": GNU_TIME.exists(),
                     "load_average_at_start": os.getloadavg()},
-        "settings": {"runs": args.runs, "scale": args.scale, "seed": args.seed, "pins": PINS},
+        "settings": {"runs": args.runs, "scale": args.scale, "seed": args.seed, "pins": PINS,
+                     "warm_up": args.warm_up, "scenarios": args.scenarios},
         "sagefence_tree": sagefence_tree(),
         "startup": startup(args), "scenarios": []}
     for name in args.scenarios.split(","):
