@@ -41,13 +41,12 @@ def _normalised(context: Mapping[str, ContextValue]) -> Mapping[str, tuple[str, 
 
     Checks probe with a few dozen distinct contexts thousands of times: a context of plain
     string values is normalised once (the result is immutable, so it can be shared)."""
-    key: tuple[tuple[str, object], ...] | None = tuple(context.items())
-    if all(type(v) is str for _, v in key):  # noqa: E721 - exactly str: a str subclass may hash differently
+    items = tuple(context.items())
+    key = items if all(type(v) is str for _, v in items) else None  # noqa: E721 - not a str subclass
+    if key is not None:
         cached = _NORMALISED.get(key)
         if cached is not None:
             return cached
-    else:
-        key = None
     normalised = {}
     for name, value in context.items():
         values = _context_value(value)
