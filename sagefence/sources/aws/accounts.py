@@ -33,7 +33,9 @@ def caller(options: LiveScanOptions, counter: CallCounter) -> Caller:
     """The scan's own identity (sts.GetCallerIdentity); any failure is a setup error."""
     try:
         session = calls.new_session(profile=options.profile)
-        clients = AccountClients(_UNKNOWN, session, counter, session.region_name or DEFAULT_REGION)
+        clients = AccountClients(
+            _UNKNOWN, session, counter, session.region_name or DEFAULT_REGION, pool=options.max_workers
+        )
         sts = clients.client("sts")
     except ProfileNotFound as err:
         raise LiveScanSetupError(f"--profile: {err}", usage=True) from err
@@ -67,7 +69,7 @@ def member_clients(me: Caller, account: str, options: LiveScanOptions, counter: 
     if options.external_id:
         params["ExternalId"] = options.external_id
 
-    def assume() -> dict[str, Any]:  # runs in whichever thread needs fresh credentials: its own client
+    def assume() -> dict[str, Any]:  # runs in whichever thread needs fresh credentials
         answer = me.clients.client("sts").assume_role(**params)["Credentials"]
         return {
             "access_key": answer["AccessKeyId"],
@@ -78,7 +80,7 @@ def member_clients(me: Caller, account: str, options: LiveScanOptions, counter: 
 
     credentials = RefreshableCredentials.create_from_metadata(assume(), assume, "sts-assume-role")
     session = calls.new_session(credentials=credentials, region=me.clients.home_region)
-    return AccountClients(account, session, counter, me.clients.home_region)
+    return AccountClients(account, session, counter, me.clients.home_region, pool=options.max_workers)
 
 
 @dataclass(frozen=True)
