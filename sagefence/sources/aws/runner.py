@@ -1,13 +1,17 @@
-"""One live scan: resolve accounts and regions, then one thread pool over
-(account, region, collector family) tasks plus one IAM task per account."""
+"""One live scan: resolve accounts and regions, then one thread pool over tasks: reaching
+each member account, (account, region, collector family) listings plus one IAM task per
+account, and the per-resource reads the listings hand back as follow-ups."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from heapq import heappop, heappush
+from itertools import count
 from types import ModuleType
 
 from sagefence.sources.aws import (
@@ -44,21 +48,26 @@ def run(options: LiveScanOptions) -> LiveScanResult:
         raise LiveScanSetupError("--max-workers must be at least 1 and recent_jobs not negative", usage=True)
     requested = accounts.requested_accounts(options)
     counter = CallCounter()
-    me = accounts.caller(options, counter)
-    out = Batch()
-    active = _active_members(me, options, out) if options.organization else ()
-    if options.organization:
-        targets = [me.account, *(m.id for m in active if m.id != me.account)]
-    else:
-        targets = list(requested) or [me.account]
-    if any(t != me.account for t in targets) and not options.role_name:
-        raise LiveScanSetupError(
-            "--role-name is required to scan other accounts (--accounts, --organization)", usage=True
-        )
-    reference = _caller_regions(me, options)
-    if me.account in targets:
-        out.notices.extend(reference.notices)
-    scanned_regions, reached = _execute(me, targets, active, reference.scanned, options, counter, out)
+    with _without_cyclic_gc():
+        me = accounts.caller(options, counter)
+        out = Batch()
+        with ThreadPoolExecutor(max_workers=2) as setup:
+            # ListAccounts and DescribeRegions need nothing but the caller: one round trip for both.
+            members = setup.submit(_active_members, me, options, out) if options.organization else None
+            regions = setup.submit(_caller_regions, me, options)
+            active = members.result() if members is not None else ()
+            if options.organization:
+                targets = [me.account, *(m.id for m in active if m.id != me.account)]
+            else:
+                targets = list(requested) or [me.account]
+            if any(t != me.account for t in targets) and not options.role_name:
+                raise LiveScanSetupError(
+                    "--role-name is required to scan other accounts (--accounts, --organization)", usage=True
+                )
+            reference = regions.result()
+        if me.account in targets:
+            out.notices.extend(reference.notices)
+        scanned_regions, reached = _execute(me, targets, active, reference.scanned, options, counter, out)
     if reached == 0:
         raise LiveScanSetupError(
             f"cannot assume role {options.role_name!r} in any of the accounts: "
@@ -72,6 +81,20 @@ def run(options: LiveScanOptions) -> LiveScanResult:
         api_calls=counter.summary(),
         notices=tuple(dict.fromkeys(out.notices)),
     )
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """The collector's passes cost a third of a scan's CPU (the heap of botocore clients grows with
+    every account and region, and each full pass walks it) and free little: about three cyclic
+    objects per API call. They are left to the first pass after the scan."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _active_members(me: accounts.Caller, options: LiveScanOptions, out: Batch) -> tuple[organizations.Member, ...]:
@@ -96,42 +119,65 @@ def _execute(
     scanned_regions: set[str] = set()
     reached = 0
     with ThreadPoolExecutor(max_workers=options.max_workers) as pool, _progress(options.progress) as tick:
-        pending: set[Future] = set()
-
-        def submit(task: Callable[[], Batch | _Member]) -> None:
-            pending.add(pool.submit(task))
-            tick(0, 1)
+        tasks = _Scheduler(pool, options.max_workers, tick)
 
         def submit_work(clients: AccountClients, regions: tuple[str, ...]) -> None:
             scanned_regions.update(regions)
-            submit(lambda: collect_iam.collect(TaskClients(clients, None), collect_iam.GLOBAL, options))
+            tasks.submit(1, partial(collect_iam.collect, TaskClients(clients, None), collect_iam.GLOBAL, options))
             for region in regions:
                 for family in REGIONAL:
-                    submit(partial(_regional, family, clients, region, options))
+                    tasks.submit(1, partial(_regional, family, clients, region, options))
 
-        if options.organization:
-            submit(lambda: organizations.collect(me.clients, active))
         for target in targets:
-            if target == me.account:
-                reached += 1
-                submit_work(me.clients, reference)
+            if target != me.account:
+                tasks.submit(0, partial(_reach_member, me, target, options, counter, reference))
+        if options.organization:
+            tasks.submit(1, partial(organizations.collect, me.clients, active))
+        if me.account in targets:
+            reached += 1
+            submit_work(me.clients, reference)
+        for depth, outcome in tasks.results():
+            if isinstance(outcome, _Member):
+                out.extend(outcome.batch)
+                if outcome.clients is not None:
+                    reached += 1
+                    submit_work(outcome.clients, outcome.regions)
             else:
-                submit(partial(_reach_member, me, target, options, counter, reference))
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                tick(1, 0)
-                outcome = future.result()
-                if isinstance(outcome, _Member):
-                    out.extend(outcome.batch)
-                    if outcome.clients is not None:
-                        reached += 1
-                        submit_work(outcome.clients, outcome.regions)
-                else:
-                    out.extend(outcome)
-                    for task in outcome.followups:
-                        submit(task)
+                out.extend(outcome)
+                for task in outcome.followups:
+                    tasks.submit(depth + 1, task)
     return scanned_regions, reached
+
+
+class _Scheduler:
+    """A thread pool fed in order of depth: reaching accounts (0) before listings (1) before
+    the reads they lead to (2 and on), first come first served within a depth. Only as many
+    tasks as workers are handed to the pool, so a listing queued late still runs before reads
+    queued early: work that makes more work starts first, and the scan's tail is short reads."""
+
+    def __init__(self, pool: ThreadPoolExecutor, workers: int, tick: Callable[[int, int], None]) -> None:
+        self._pool = pool
+        self._workers = workers
+        self._tick = tick
+        self._ready: list[tuple[int, int, Callable[[], Batch | _Member]]] = []
+        self._running: dict[Future[Batch | _Member], int] = {}
+        self._order = count()
+
+    def submit(self, depth: int, task: Callable[[], Batch | _Member]) -> None:
+        heappush(self._ready, (depth, next(self._order), task))
+        self._tick(0, 1)
+
+    def results(self) -> Iterator[tuple[int, Batch | _Member]]:
+        """Each finished task's depth and outcome; the caller may submit more while iterating."""
+        while self._ready or self._running:
+            while self._ready and len(self._running) < self._workers:
+                depth, _, task = heappop(self._ready)
+                self._running[self._pool.submit(task)] = depth
+            done, _ = wait(self._running, return_when=FIRST_COMPLETED)
+            for future in done:
+                depth = self._running.pop(future)
+                self._tick(1, 0)
+                yield depth, future.result()
 
 
 def _regional(family: ModuleType, clients: AccountClients, region: str, options: LiveScanOptions) -> Batch:
