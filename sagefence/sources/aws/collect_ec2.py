@@ -1,7 +1,10 @@
-"""EC2 networking: VPCs, subnets, security groups and VPC endpoints (one listing each)."""
+"""EC2 networking: VPCs, subnets, security groups and VPC endpoints (one listing each, run as
+four independent tasks)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sagefence.sources.aws.calls import TaskClients
@@ -18,31 +21,37 @@ TYPES = (VPC, SUBNET, SECURITY_GROUP, ENDPOINT)
 _GONE = frozenset({"deleting", "deleted", "rejected", "failed", "expired"})
 
 
+_LISTINGS = (
+    (VPC, "describe_vpcs", "DescribeVpcs", "Vpcs"),
+    (SUBNET, "describe_subnets", "DescribeSubnets", "Subnets"),
+    (SECURITY_GROUP, "describe_security_groups", "DescribeSecurityGroups", "SecurityGroups"),
+    (ENDPOINT, "describe_vpc_endpoints", "DescribeVpcEndpoints", "VpcEndpoints"),
+)
+
+
 def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batch:
+    """The four listings are independent: each is a follow-up task of its own."""
     batch = Batch()
-    ec2 = clients("ec2")
+    for listing in _LISTINGS:
+        batch.followups.append(partial(_listing, clients.fresh(), region, *listing))
+    return batch
+
+
+def _listing(clients: TaskClients, region: str, type_: str, method: str, operation: str, key: str) -> Batch:
+    batch = Batch()
     account = clients.account
-
-    def arn(kind: str, id_: str) -> str:
-        return f"arn:aws:ec2:{region}:{account}:{kind}/{id_}"
-
-    listings = (
-        (VPC, "describe_vpcs", "DescribeVpcs", "Vpcs", _vpc),
-        (SUBNET, "describe_subnets", "DescribeSubnets", "Subnets", _subnet),
-        (SECURITY_GROUP, "describe_security_groups", "DescribeSecurityGroups", "SecurityGroups", _group),
-        (ENDPOINT, "describe_vpc_endpoints", "DescribeVpcEndpoints", "VpcEndpoints", _endpoint),
-    )
-    for type_, method, operation, key, shape in listings:
-        try:
-            found = items(ec2, method, key)
-        except READ_ERRORS as err:
-            batch.fail(account, region, type_, f"ec2.{operation}", err)
+    try:
+        found = items(clients("ec2"), method, key)
+    except READ_ERRORS as err:
+        batch.fail(account, region, type_, f"ec2.{operation}", err)
+        return batch
+    shape, kind = _SHAPES[type_]
+    for item in found:
+        if str(item.get("State", "")).lower() in _GONE:
             continue
-        for item in found:
-            if str(item.get("State", "")).lower() in _GONE:
-                continue
-            id_, properties, kind = shape(item)
-            batch.resources.append(resource(type_, id_, properties, account, region, arn=arn(kind, id_)))
+        id_, properties = shape(item)
+        arn = f"arn:aws:ec2:{region}:{account}:{kind}/{id_}"
+        batch.resources.append(resource(type_, id_, properties, account, region, arn=arn))
     return batch
 
 
@@ -51,21 +60,21 @@ def _tags(item: dict[str, Any]) -> list[dict[str, str]] | None:
     return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags] if tags else None
 
 
-def _vpc(vpc: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
-    return vpc["VpcId"], present(CidrBlock=vpc.get("CidrBlock"), Tags=_tags(vpc)), "vpc"
+def _vpc(vpc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return vpc["VpcId"], present(CidrBlock=vpc.get("CidrBlock"), Tags=_tags(vpc))
 
 
-def _subnet(subnet: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+def _subnet(subnet: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     properties = present(
         VpcId=subnet.get("VpcId"),
         CidrBlock=subnet.get("CidrBlock"),
         AvailabilityZone=subnet.get("AvailabilityZone"),
         Tags=_tags(subnet),
     )
-    return subnet["SubnetId"], properties, "subnet"
+    return subnet["SubnetId"], properties
 
 
-def _group(group: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+def _group(group: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     properties = present(
         GroupName=group.get("GroupName"),
         GroupDescription=group.get("Description"),
@@ -74,7 +83,7 @@ def _group(group: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
         SecurityGroupEgress=_rules(group.get("IpPermissionsEgress", []), "Destination"),
         Tags=_tags(group),
     )
-    return group["GroupId"], properties, "security-group"
+    return group["GroupId"], properties
 
 
 def _rules(permissions: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
@@ -97,7 +106,7 @@ def _rules(permissions: list[dict[str, Any]], direction: str) -> list[dict[str, 
     return rules
 
 
-def _endpoint(endpoint: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+def _endpoint(endpoint: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     kind = endpoint.get("VpcEndpointType") or "Gateway"  # AWS default; moto answers None
     properties = present(
         VpcId=endpoint.get("VpcId"),
@@ -111,4 +120,13 @@ def _endpoint(endpoint: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
     )
     if kind == "Interface":  # gateway endpoints have no private DNS
         properties["PrivateDnsEnabled"] = bool(endpoint.get("PrivateDnsEnabled", False))
-    return endpoint["VpcEndpointId"], properties, "vpc-endpoint"
+    return endpoint["VpcEndpointId"], properties
+
+
+# Resource type -> (API item to id and properties, ARN resource kind).
+_SHAPES: dict[str, tuple[Callable[[dict[str, Any]], tuple[str, dict[str, Any]]], str]] = {
+    VPC: (_vpc, "vpc"),
+    SUBNET: (_subnet, "subnet"),
+    SECURITY_GROUP: (_group, "security-group"),
+    ENDPOINT: (_endpoint, "vpc-endpoint"),
+}

@@ -1,12 +1,14 @@
 """KMS customer managed keys and aliases of one region.
 
 Two listings (ListKeys, ListAliases) and at most three reads per key (DescribeKey,
-GetKeyPolicy, GetKeyRotationStatus); keys behind an ``alias/aws/*`` alias are AWS managed
-and cost nothing more (moto reports them as CUSTOMER, AWS as AWS).
+GetKeyPolicy, GetKeyRotationStatus), in one follow-up task per key; keys behind an
+``alias/aws/*`` alias are AWS managed and cost nothing more (moto reports them as
+CUSTOMER, AWS as AWS).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sagefence.sources.aws.calls import TaskClients
@@ -50,10 +52,13 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
         batch.resources.append(resource(ALIAS, alias["AliasArn"], properties, account, region, extra=extra))
     for key in keys or ():
         if key["KeyId"] not in aws_managed:
-            found = _key(kms, key["KeyId"], key["KeyArn"], account, region)
-            if found is not None:
-                batch.resources.append(found)
+            batch.followups.append(partial(_read_key, clients.fresh(), key["KeyId"], key["KeyArn"], region))
     return batch
+
+
+def _read_key(clients: TaskClients, key_id: str, arn: str, region: str) -> Batch:
+    found = _key(clients("kms"), key_id, arn, clients.account, region)
+    return Batch(resources=[found] if found is not None else [])
 
 
 def _key(kms: Any, key_id: str, arn: str, account: str, region: str) -> Any:

@@ -2,7 +2,9 @@
 
 Per region: ListNotebookInstances and ListDomains (paginated); per notebook
 DescribeNotebookInstance and ListTags; per distinct lifecycle configuration an instance
-names, DescribeNotebookInstanceLifecycleConfig; per domain DescribeDomain.
+names, DescribeNotebookInstanceLifecycleConfig; per domain DescribeDomain. Every notebook
+and domain is read by a follow-up task of its own; the first task to name a lifecycle
+configuration describes it.
 
 Lifecycle configurations are read by name from the instances that use them rather than
 listed: an unattached configuration matters to no rule, and moto lacks the List call.
@@ -11,6 +13,7 @@ A configuration that cannot be described is a listing failure of that type in th
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from typing import Any
 
@@ -41,25 +44,43 @@ _DEFAULTS = {"DirectInternetAccess": "Enabled", "RootAccess": "Enabled"}
 
 
 def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batch:
+    """Lists the notebooks; each notebook, and the domain listing, is a follow-up task."""
     batch = Batch()
-    sagemaker = clients("sagemaker")
-    account = clients.account
+    batch.followups.append(partial(_domains, clients.fresh(), region))
     try:
-        notebooks = items(sagemaker, "list_notebook_instances", "NotebookInstances", PaginationConfig=PAGE)
+        notebooks = items(clients("sagemaker"), "list_notebook_instances", "NotebookInstances", PaginationConfig=PAGE)
     except READ_ERRORS as err:
-        batch.fail(account, region, NOTEBOOK, "sagemaker.ListNotebookInstances", err)
-        batch.fail(account, region, LIFECYCLE, "sagemaker.ListNotebookInstances", err)
-    else:
-        configs: set[str] = set()
-        for summary in notebooks:
-            found = _notebook(sagemaker, summary, account, region)
-            batch.resources.append(found)
-            name = found.properties.get("LifecycleConfigName")
-            if isinstance(name, str):
-                configs.add(name)
-        for name in sorted(configs):
-            _lifecycle(sagemaker, name, account, region, batch)
-    _domains(sagemaker, account, region, batch)
+        batch.fail(clients.account, region, NOTEBOOK, "sagemaker.ListNotebookInstances", err)
+        batch.fail(clients.account, region, LIFECYCLE, "sagemaker.ListNotebookInstances", err)
+        return batch
+    configs = _Claims()
+    for summary in notebooks:
+        batch.followups.append(partial(_read_notebook, clients.fresh(), summary, region, configs))
+    return batch
+
+
+class _Claims:
+    """The lifecycle configurations some task of the region has described or is describing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: set[str] = set()
+
+    def first(self, name: str) -> bool:
+        with self._lock:
+            new = name not in self._names
+            self._names.add(name)
+            return new
+
+
+def _read_notebook(clients: TaskClients, summary: dict[str, Any], region: str, configs: _Claims) -> Batch:
+    """One notebook; also its lifecycle configuration when no other notebook claimed it first."""
+    sagemaker = clients("sagemaker")
+    found = _notebook(sagemaker, summary, clients.account, region)
+    batch = Batch(resources=[found])
+    name = found.properties.get("LifecycleConfigName")
+    if isinstance(name, str) and configs.first(name):
+        _lifecycle(sagemaker, name, clients.account, region, batch)
     return batch
 
 
@@ -108,32 +129,39 @@ def _lifecycle(sagemaker: Any, name: str, account: str, region: str, batch: Batc
     batch.resources.append(resource(LIFECYCLE, arn, properties, account, region, arn=arn))
 
 
-def _domains(sagemaker: Any, account: str, region: str, batch: Batch) -> None:
+def _domains(clients: TaskClients, region: str) -> Batch:
+    batch = Batch()
     try:
-        domains = items(sagemaker, "list_domains", "Domains", PaginationConfig=PAGE)
+        domains = items(clients("sagemaker"), "list_domains", "Domains", PaginationConfig=PAGE)
     except READ_ERRORS as err:
-        batch.fail(account, region, DOMAIN, "sagemaker.ListDomains", err)
-        return
+        batch.fail(clients.account, region, DOMAIN, "sagemaker.ListDomains", err)
+        return batch
     for summary in domains:
-        arn = summary["DomainArn"]
-        domain_id = summary.get("DomainId") or arn.rsplit("/", 1)[-1]  # moto leaves DomainId out
-        described = read_field(partial(sagemaker.describe_domain, DomainId=domain_id), "sagemaker.DescribeDomain")
-        properties: dict[str, Any] = {"DomainName": summary.get("DomainName"), "DomainId": domain_id}
-        if isinstance(described, ReadError):
-            properties.update({p: described for p in ("AppNetworkAccessType", "VpcId", "SubnetIds", "KmsKeyId")})
-        else:
-            user = described.get("DefaultUserSettings") or {}
-            properties.update(
-                present(
-                    AppNetworkAccessType=described.get("AppNetworkAccessType") or "PublicInternetOnly",
-                    AuthMode=described.get("AuthMode"),
-                    VpcId=described.get("VpcId"),
-                    SubnetIds=described.get("SubnetIds"),
-                    KmsKeyId=described.get("KmsKeyId"),
-                    DefaultUserSettings=present(
-                        ExecutionRole=user.get("ExecutionRole"), SecurityGroups=user.get("SecurityGroups")
-                    ),
-                )
+        batch.followups.append(partial(_read_domain, clients.fresh(), summary, region))
+    return batch
+
+
+def _read_domain(clients: TaskClients, summary: dict[str, Any], region: str) -> Batch:
+    sagemaker, account = clients("sagemaker"), clients.account
+    arn = summary["DomainArn"]
+    domain_id = summary.get("DomainId") or arn.rsplit("/", 1)[-1]  # moto leaves DomainId out
+    described = read_field(partial(sagemaker.describe_domain, DomainId=domain_id), "sagemaker.DescribeDomain")
+    properties: dict[str, Any] = {"DomainName": summary.get("DomainName"), "DomainId": domain_id}
+    if isinstance(described, ReadError):
+        properties.update({p: described for p in ("AppNetworkAccessType", "VpcId", "SubnetIds", "KmsKeyId")})
+    else:
+        user = described.get("DefaultUserSettings") or {}
+        properties.update(
+            present(
+                AppNetworkAccessType=described.get("AppNetworkAccessType") or "PublicInternetOnly",
+                AuthMode=described.get("AuthMode"),
+                VpcId=described.get("VpcId"),
+                SubnetIds=described.get("SubnetIds"),
+                KmsKeyId=described.get("KmsKeyId"),
+                DefaultUserSettings=present(
+                    ExecutionRole=user.get("ExecutionRole"), SecurityGroups=user.get("SecurityGroups")
+                ),
             )
-        extra = {"status": summary.get("Status")}
-        batch.resources.append(resource(DOMAIN, arn, properties, account, region, arn=arn, extra=extra))
+        )
+    extra = {"status": summary.get("Status")}
+    return Batch(resources=[resource(DOMAIN, arn, properties, account, region, arn=arn, extra=extra)])

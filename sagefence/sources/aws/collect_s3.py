@@ -1,5 +1,5 @@
 """S3 buckets of one region: four reads per bucket (policy, encryption, public access block, tags),
-done by follow-up tasks of up to 25 buckets each so that a region's buckets are read in parallel.
+one follow-up task per bucket so that a region's buckets are read in parallel.
 
 ``ListBuckets`` takes a ``BucketRegion`` filter, so each region lists only its own buckets
 (one paginated call per region) and no ``GetBucketLocation`` is needed.
@@ -19,8 +19,6 @@ from sagefence.values import ReadError
 BUCKET = "AWS::S3::Bucket"
 BUCKET_POLICY = "AWS::S3::BucketPolicy"
 TYPES = (BUCKET,)
-
-_CHUNK = 25  # buckets read by one task: a region's buckets are read in parallel chunks
 _BLOCK_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
@@ -32,18 +30,13 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     except READ_ERRORS as err:
         batch.fail(clients.account, region, BUCKET, "s3.ListBuckets", err)
         return batch
-    names = [bucket["Name"] for bucket in buckets]
-    for start in range(0, len(names), _CHUNK):
-        batch.followups.append(partial(_read_buckets, clients.fresh(), names[start : start + _CHUNK], region))
+    for bucket in buckets:
+        batch.followups.append(partial(_read_bucket, clients.fresh(), bucket["Name"], region))
     return batch
 
 
-def _read_buckets(clients: TaskClients, names: list[str], region: str) -> Batch:
-    batch = Batch()
-    s3 = clients("s3")
-    for name in names:
-        batch.resources.extend(_bucket(s3, name, clients.account, region))
-    return batch
+def _read_bucket(clients: TaskClients, name: str, region: str) -> Batch:
+    return Batch(resources=_bucket(clients("s3"), name, clients.account, region))
 
 
 def _bucket(s3: Any, name: str, account: str, region: str) -> list[Any]:

@@ -1,11 +1,13 @@
 """CloudFormation stacks of one region, and what the stacks with a service role deploy.
 
 DescribeStacks (paginated) per region; ListStackResources (paginated) per stack that has a
-``RoleARN``, for IAM-004 (a): the roles its resources are given must be passable by it.
+``RoleARN``, in a follow-up task per stack, for IAM-004 (a): the roles its resources are
+given must be passable by it.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sagefence.sources.aws.calls import TaskClients
@@ -28,8 +30,15 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     for stack in stacks:
         if stack.get("StackStatus") == "DELETE_COMPLETE":
             continue
-        batch.resources.append(_stack(cloudformation, stack, clients.account, region))
+        if stack.get("RoleARN"):
+            batch.followups.append(partial(_read_stack, clients.fresh(), stack, region))
+        else:
+            batch.resources.append(_stack(cloudformation, stack, clients.account, region))
     return batch
+
+
+def _read_stack(clients: TaskClients, stack: dict[str, Any], region: str) -> Batch:
+    return Batch(resources=[_stack(clients("cloudformation"), stack, clients.account, region)])
 
 
 def _stack(cloudformation: Any, stack: dict[str, Any], account: str, region: str) -> Any:

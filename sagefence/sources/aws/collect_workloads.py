@@ -2,6 +2,7 @@
 
 Per region: ListModels (paginated), ListTrainingJobs and ListProcessingJobs (newest first,
 ``recent_jobs`` items: one call up to 100); per model DescribeModel, per job one Describe.
+The three listings, and every Describe, are tasks of their own.
 Jobs are pseudo types in the API's shape; ``VpcConfig`` of a processing job is lifted from
 ``NetworkConfig.VpcConfig`` so that every SM-006 subject carries it at the same place.
 """
@@ -25,23 +26,23 @@ _PAGE_LIMIT = 100
 
 
 def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batch:
+    """Lists the models; each model, and each job listing, is a follow-up task."""
     batch = Batch()
-    sagemaker = clients("sagemaker")
-    account = clients.account
-    try:
-        models = items(sagemaker, "list_models", "Models", PaginationConfig=PAGE)
-    except READ_ERRORS as err:
-        batch.fail(account, region, MODEL, "sagemaker.ListModels", err)
-    else:
-        for summary in models:
-            batch.resources.append(_model(sagemaker, summary, account, region))
     if options.recent_jobs > 0:
-        _jobs(sagemaker, "Training", account, region, options.recent_jobs, batch)
-        _jobs(sagemaker, "Processing", account, region, options.recent_jobs, batch)
+        for kind in ("Training", "Processing"):
+            batch.followups.append(partial(_jobs, clients.fresh(), kind, region, options.recent_jobs))
+    try:
+        models = items(clients("sagemaker"), "list_models", "Models", PaginationConfig=PAGE)
+    except READ_ERRORS as err:
+        batch.fail(clients.account, region, MODEL, "sagemaker.ListModels", err)
+        return batch
+    for summary in models:
+        batch.followups.append(partial(_model, clients.fresh(), summary, region))
     return batch
 
 
-def _model(sagemaker: Any, summary: dict[str, Any], account: str, region: str) -> Any:
+def _model(clients: TaskClients, summary: dict[str, Any], region: str) -> Batch:
+    sagemaker, account = clients("sagemaker"), clients.account
     name, arn = summary["ModelName"], summary["ModelArn"]
     described = read_field(lambda: sagemaker.describe_model(ModelName=name), "sagemaker.DescribeModel")
     properties: dict[str, Any] = {"ModelName": name}
@@ -55,16 +56,17 @@ def _model(sagemaker: Any, summary: dict[str, Any], account: str, region: str) -
                 EnableNetworkIsolation=described.get("EnableNetworkIsolation"),
             )
         )
-    return resource(MODEL, arn, properties, account, region, arn=arn)
+    return Batch(resources=[resource(MODEL, arn, properties, account, region, arn=arn)])
 
 
-def _jobs(sagemaker: Any, kind: str, account: str, region: str, limit: int, batch: Batch) -> None:
+def _jobs(clients: TaskClients, kind: str, region: str, limit: int) -> Batch:
+    batch = Batch()
     type_ = TRAINING_JOB if kind == "Training" else PROCESSING_JOB
     snake = kind.lower()
     listing = f"sagemaker.List{kind}Jobs"
     try:
         summaries = items(
-            sagemaker,
+            clients("sagemaker"),
             f"list_{snake}_jobs",
             f"{kind}JobSummaries",
             SortBy="CreationTime",
@@ -72,33 +74,40 @@ def _jobs(sagemaker: Any, kind: str, account: str, region: str, limit: int, batc
             PaginationConfig={"MaxItems": limit, "PageSize": min(limit, _PAGE_LIMIT)},
         )
     except READ_ERRORS as err:
-        batch.fail(account, region, type_, listing, err)
-        return
-    name_key, arn_key = f"{kind}JobName", f"{kind}JobArn"
+        batch.fail(clients.account, region, type_, listing, err)
+        return batch
     for summary in summaries[:limit]:
-        name, arn = summary[name_key], summary[arn_key]
-        described = read_field(
-            partial(getattr(sagemaker, f"describe_{snake}_job"), **{name_key: name}),
-            f"sagemaker.Describe{kind}Job",
-        )
-        properties: dict[str, Any] = {name_key: name}
-        if isinstance(described, ReadError):
-            properties.update(RoleArn=described, VpcConfig=described)
-            if kind == "Processing":
-                properties["NetworkConfig"] = {"VpcConfig": described}
-        else:
-            network = described.get("NetworkConfig") or {}
-            config = described.get("VpcConfig") if kind == "Training" else network.get("VpcConfig")
-            properties.update(
-                present(
-                    RoleArn=described.get("RoleArn"),
-                    VpcConfig=_vpc_config(config),
-                    NetworkConfig=(network or None) if kind == "Processing" else None,
-                    EnableNetworkIsolation=described.get("EnableNetworkIsolation"),
-                )
+        batch.followups.append(partial(_job, clients.fresh(), kind, summary, region))
+    return batch
+
+
+def _job(clients: TaskClients, kind: str, summary: dict[str, Any], region: str) -> Batch:
+    sagemaker, account, snake = clients("sagemaker"), clients.account, kind.lower()
+    type_ = TRAINING_JOB if kind == "Training" else PROCESSING_JOB
+    name_key, arn_key = f"{kind}JobName", f"{kind}JobArn"
+    name, arn = summary[name_key], summary[arn_key]
+    described = read_field(
+        partial(getattr(sagemaker, f"describe_{snake}_job"), **{name_key: name}),
+        f"sagemaker.Describe{kind}Job",
+    )
+    properties: dict[str, Any] = {name_key: name}
+    if isinstance(described, ReadError):
+        properties.update(RoleArn=described, VpcConfig=described)
+        if kind == "Processing":
+            properties["NetworkConfig"] = {"VpcConfig": described}
+    else:
+        network = described.get("NetworkConfig") or {}
+        config = described.get("VpcConfig") if kind == "Training" else network.get("VpcConfig")
+        properties.update(
+            present(
+                RoleArn=described.get("RoleArn"),
+                VpcConfig=_vpc_config(config),
+                NetworkConfig=(network or None) if kind == "Processing" else None,
+                EnableNetworkIsolation=described.get("EnableNetworkIsolation"),
             )
-        extra = {"status": summary.get(f"{kind}JobStatus"), "created": _iso(summary.get("CreationTime"))}
-        batch.resources.append(resource(type_, arn, properties, account, region, arn=arn, extra=extra))
+        )
+    extra = {"status": summary.get(f"{kind}JobStatus"), "created": _iso(summary.get("CreationTime"))}
+    return Batch(resources=[resource(type_, arn, properties, account, region, arn=arn, extra=extra)])
 
 
 def _vpc_config(config: Any) -> dict[str, Any] | None:

@@ -2,12 +2,16 @@
 
 Read once, from the management (caller) account: ListAccounts, ListPolicies for service
 control policies and, per policy, DescribePolicy and ListTargetsForPolicy; ListParents once
-per account and organizational unit on the way to the root (cached).
+per account and organizational unit on the way to the root (cached). Every account's chain
+and every policy is a follow-up task.
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sagefence.sources.aws.calls import AccountClients
@@ -43,46 +47,78 @@ def members(clients: AccountClients) -> tuple[Member, ...]:
 
 
 def collect(clients: AccountClients, active: tuple[Member, ...]) -> Batch:
+    """Lists the SCPs; each account's parent chain and each policy are follow-up tasks."""
     batch = Batch()
     organizations = clients.client("organizations")
-    parents: dict[str, tuple[str, bool] | None] = {}
+    parents = _Parents(organizations)
     for member in active:
-        chain = _chain(organizations, member.id, parents)
-        properties = {"Id": member.id, "Name": member.name, "Status": member.status, "ParentIds": chain}
-        batch.resources.append(resource(ACCOUNT, member.arn, properties, member.id, None, arn=member.arn))
+        batch.followups.append(partial(_account, parents, member))
     try:
         policies = items(organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY", PaginationConfig=ORG_PAGE)
     except READ_ERRORS as err:
         batch.fail(clients.account, GLOBAL, POLICY, "organizations.ListPolicies", err)
         return batch
     for summary in policies:
-        batch.resources.append(_policy(organizations, summary, clients.account))
+        batch.followups.append(partial(_policy, organizations, summary, clients.account))
     return batch
 
 
-def _chain(organizations: Any, child: str, cache: dict[str, tuple[str, bool] | None]) -> list[str] | ReadError:
-    """Parent ids from the nearest up to the root (OUs nest at most five deep)."""
-    chain: list[str] = []
-    node = child
-    for _ in range(_MAX_DEPTH):
-        if node not in cache:
+def _account(parents: _Parents, member: Member) -> Batch:
+    chain = parents.chain(member.id)
+    properties = {"Id": member.id, "Name": member.name, "Status": member.status, "ParentIds": chain}
+    return Batch(resources=[resource(ACCOUNT, member.arn, properties, member.id, None, arn=member.arn)])
+
+
+Link = tuple[str, bool] | None | ReadError  # (parent id, parent is the root), no parent, or the failure
+
+
+class _Parents:
+    """Each node's parent, asked once (ListParents) however many accounts' tasks share the node:
+    the first task to need it asks, the others wait for its answer."""
+
+    def __init__(self, organizations: Any) -> None:
+        self._organizations = organizations
+        self._lock = threading.Lock()
+        self._links: dict[str, Future[Link]] = {}
+
+    def chain(self, child: str) -> list[str] | ReadError:
+        """Parent ids from the nearest up to the root (OUs nest at most five deep)."""
+        chain: list[str] = []
+        node = child
+        for _ in range(_MAX_DEPTH):
+            link = self._link(node)
+            if link is None or isinstance(link, ReadError):
+                return link if link is not None else chain
+            parent, is_root = link
+            chain.append(parent)
+            if is_root:
+                break
+            node = parent
+        return chain
+
+    def _link(self, node: str) -> Link:
+        with self._lock:
+            answer = self._links.get(node)
+            mine = answer is None
+            if answer is None:
+                answer = self._links[node] = Future()
+        if mine:
             try:
-                found = organizations.list_parents(ChildId=node).get("Parents", [])
-            except READ_ERRORS as err:
-                return ReadError("organizations.ListParents", describe("organizations.ListParents", err))
-            cache[node] = (found[0]["Id"], found[0].get("Type") == "ROOT") if found else None
-        link = cache[node]
-        if link is None:
-            break
-        parent, is_root = link
-        chain.append(parent)
-        if is_root:
-            break
-        node = parent
-    return chain
+                answer.set_result(self._ask(node))
+            except BaseException as exc:  # a bug: the waiting tasks re-raise it too
+                answer.set_exception(exc)
+                raise
+        return answer.result()
+
+    def _ask(self, node: str) -> Link:
+        try:
+            found = self._organizations.list_parents(ChildId=node).get("Parents", [])
+        except READ_ERRORS as err:
+            return ReadError("organizations.ListParents", describe("organizations.ListParents", err))
+        return (found[0]["Id"], found[0].get("Type") == "ROOT") if found else None
 
 
-def _policy(organizations: Any, summary: dict[str, Any], account: str) -> Any:
+def _policy(organizations: Any, summary: dict[str, Any], account: str) -> Batch:
     policy_id, arn = summary["Id"], summary["Arn"]
     content = read_field(
         lambda: organizations.describe_policy(PolicyId=policy_id)["Policy"]["Content"],
@@ -100,4 +136,4 @@ def _policy(organizations: Any, summary: dict[str, Any], account: str) -> Any:
         TargetIds=targets,
     )
     extra = {"aws_managed": bool(summary.get("AwsManaged"))}
-    return resource(POLICY, arn, properties, account, None, arn=arn, extra=extra)
+    return Batch(resources=[resource(POLICY, arn, properties, account, None, arn=arn, extra=extra)])
