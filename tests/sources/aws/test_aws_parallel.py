@@ -1,0 +1,63 @@
+"""The live scan's parallelism changes how long it takes, never what it finds or calls."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from sagefence.sources.aws import LiveScanOptions, LiveScanResult, collect
+from tests.sources.aws import aws_world
+
+
+def _options(workers: int) -> LiveScanOptions:
+    return LiveScanOptions(
+        regions=aws_world.REGIONS, organization=True, role_name=aws_world.SCANNER_ROLE, max_workers=workers
+    )
+
+
+def _seen(result: LiveScanResult) -> list[tuple[Any, ...]]:
+    return [(r.type, r.account, r.region, r.id, repr(r.properties), repr(r.extra)) for r in result.resources]
+
+
+@contextmanager
+def _clients_made() -> Iterator[list[tuple[int, str, str | None]]]:
+    """Every client any session of the scan makes: (session, service, region)."""
+    from sagefence.sources.aws import calls
+
+    original = calls.new_session
+    made: list[tuple[int, str, str | None]] = []
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        session = original(*args, **kwargs)
+        make = session.client
+
+        def client(service: str, *rest: Any, **options: Any) -> Any:
+            made.append((id(session), service, options.get("region_name")))
+            return make(service, *rest, **options)
+
+        session.client = client
+        return session
+
+    with mock.patch.object(calls, "new_session", wrapped):
+        yield made
+
+
+def test_worker_count_changes_nothing_but_time(world: aws_world.World) -> None:
+    alone, many = collect(_options(1)), collect(_options(16))
+    assert _seen(alone) == _seen(many)
+    assert alone.failures == many.failures and alone.notices == many.notices
+    assert alone.api_calls["by_operation"] == many.api_calls["by_operation"]
+    assert alone.api_calls["by_account_region"] == many.api_calls["by_account_region"]
+
+
+def test_one_client_per_account_service_and_region(world: aws_world.World) -> None:
+    with _clients_made() as made:
+        result = collect(_options(16))
+    assert result.failures == ()
+    assert len({session for session, _, _ in made}) == 2  # the caller's and the member's
+    repeated = {(service, region): n for (_, service, region), n in Counter(made).items() if n > 1}
+    # DescribeRegions is account-wide (counted in the "global" scope): its EC2 client is its own.
+    assert repeated == {("ec2", "us-east-1"): 2}
