@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +22,15 @@ _ATTEMPT_KEY = "sagefence_attempt"
 def _shared_loader() -> Loader:
     """Service models are read once per process, not once per account session."""
     return create_loader()
+
+
+def preload(services: Iterable[str]) -> None:
+    """Read the models every client of these services needs (service, endpoint rules, paginators:
+    tens of milliseconds of JSON each) into the shared loader."""
+    loader = _shared_loader()
+    for service in services:
+        for kind in ("service-2", "endpoint-rule-set-1", "paginators-1"):
+            loader.load_service_model(service, kind)
 
 
 def new_session(

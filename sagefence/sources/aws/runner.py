@@ -16,6 +16,7 @@ from types import ModuleType
 
 from sagefence.sources.aws import (
     accounts,
+    calls,
     collect_ec2,
     collect_iam,
     collect_kms,
@@ -30,6 +31,8 @@ from sagefence.sources.aws.errors import READ_ERRORS, Batch, describe
 from sagefence.sources.aws.options import LiveScanOptions, LiveScanResult, LiveScanSetupError
 
 REGIONAL = (collect_ec2, collect_s3, collect_kms, collect_notebooks, collect_workloads, collect_stacks)
+# Services whose models the scan reads, in the order it first needs them.
+_MODELS = ("organizations", "ec2", "iam", "kms", "s3", "sagemaker", "cloudformation")
 REGIONAL_TYPES = tuple(t for family in REGIONAL for t in family.TYPES)
 GLOBAL_TYPES = collect_iam.TYPES
 
@@ -49,9 +52,11 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     requested = accounts.requested_accounts(options)
     counter = CallCounter()
     with _without_cyclic_gc():
-        me = accounts.caller(options, counter)
-        out = Batch()
-        with ThreadPoolExecutor(max_workers=2) as setup:
+        with ThreadPoolExecutor(max_workers=3) as setup:
+            # The service models are read while GetCallerIdentity is on the wire, not by the first tasks.
+            models = setup.submit(calls.preload, _MODELS if options.organization else _MODELS[1:])
+            me = accounts.caller(options, counter)
+            out = Batch()
             # ListAccounts and DescribeRegions need nothing but the caller: one round trip for both.
             members = setup.submit(_active_members, me, options, out) if options.organization else None
             regions = setup.submit(_caller_regions, me, options)
@@ -65,6 +70,7 @@ def run(options: LiveScanOptions) -> LiveScanResult:
                     "--role-name is required to scan other accounts (--accounts, --organization)", usage=True
                 )
             reference = regions.result()
+            models.result()
         if me.account in targets:
             out.notices.extend(reference.notices)
         scanned_regions, reached = _execute(me, targets, active, reference.scanned, options, counter, out)
