@@ -93,12 +93,17 @@ def run(options: LiveScanOptions) -> LiveScanResult:
 def _without_cyclic_gc() -> Iterator[None]:
     """The collector's passes cost a third of a scan's CPU (the heap of botocore clients grows with
     every account and region, and each full pass walks it) and free little: about three cyclic
-    objects per API call. They are left to the first pass after the scan."""
+    objects per API call. Afterwards everything the scan made goes straight to the oldest
+    generation (freeze, then unfreeze: no pass over it), so that re-enabling does not start with
+    a young-generation pass over the whole scan (0.3 s at the end of a 1,000-call scan); its
+    cycles are freed by the next full pass."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if enabled:
             gc.enable()
 
