@@ -33,11 +33,13 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -119,8 +121,24 @@ class ProxyHandler(BaseHTTPRequestHandler):
         return
 
 
-def start_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+# moto.server with two per-request costs of the harness removed: its dispatcher looks the Host
+# header up under one global lock, listing moto's ~150 package directories from disk each time
+# (a pure function of the header: memoized here), and werkzeug logs every request (off here).
+# Neither touches what a request does or answers; --moto-as-is runs moto unchanged.
+TUNED_MOTO = """
+import functools, logging, sys
+from moto.moto_server import werkzeug_app
+from moto.server import main
+app = werkzeug_app.DomainDispatcherApplication
+app.get_backend_for_host = functools.lru_cache(maxsize=None)(app.get_backend_for_host)
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+main(sys.argv[1:])
+"""
+
+
+def start_moto(port: int, log: Path, tuned: bool = True) -> subprocess.Popen[bytes]:
+    server = ["-c", TUNED_MOTO] if tuned else ["-m", "moto.server"]
+    proc = subprocess.Popen([sys.executable, *server, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -135,9 +153,10 @@ def start_moto(port: int, log: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"moto server did not start on 127.0.0.1:{port}; see {log}")
 
 
-def clients(endpoint: str, region: str, creds: dict[str, str] | None = None) -> dict[str, Any]:
+def clients(endpoint: str, region: str, creds: dict[str, str] | None = None, pool: int = 10) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"endpoint_url": endpoint, "region_name": region,
-                              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+                              "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+                              "config": Config(max_pool_connections=pool)}
     if creds:
         kwargs.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                       aws_session_token=creds["SessionToken"])
@@ -247,6 +266,37 @@ def own_cpu_s(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def server_capacity(endpoint: str, regions: list[str], threads: int = 16, calls: int = 480) -> dict[str, Any]:
+    """The most calls a second moto answers: ``threads`` closed-loop threads, straight to moto (no
+    proxy, no latency), cycling through reads of the kinds the scan makes. Past about three
+    quarters of this rate, requests queue in moto and its time per call grows."""
+    c = clients(endpoint, regions[0], pool=threads)
+    reads = [c["ec2"].describe_vpcs, c["ec2"].describe_security_groups, c["s3"].list_buckets,
+             c["kms"].list_keys, c["sagemaker"].list_notebook_instances]
+    for bucket in c["s3"].list_buckets()["Buckets"][:1]:
+        reads.append(partial(c["s3"].get_public_access_block, Bucket=bucket["Name"]))
+    for key in c["kms"].list_keys()["Keys"][:1]:
+        reads += [partial(c["kms"].describe_key, KeyId=key["KeyId"]),
+                  partial(c["kms"].get_key_policy, KeyId=key["KeyId"], PolicyName="default")]
+    for notebook in c["sagemaker"].list_notebook_instances()["NotebookInstances"][:1]:
+        reads.append(partial(c["sagemaker"].describe_notebook_instance,
+                             NotebookInstanceName=notebook["NotebookInstanceName"]))
+    each = max(1, calls // threads)
+
+    def worker(offset: int) -> None:
+        for index in range(each):
+            reads[(offset + index) % len(reads)]()
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    start = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    wall = time.perf_counter() - start
+    return {"threads": threads, "calls": each * threads, "wall_s": wall, "calls_per_s": each * threads / wall}
+
+
 def api_total(document: dict[str, Any]) -> int | None:
     calls = document.get("scan", {}).get("api_calls")
     if isinstance(calls, dict):
@@ -297,21 +347,25 @@ def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, t
 
 
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-MOTO_BOUND = 0.8  # moto is one Python process: it cannot use more than one core (GIL)
+SERVER_BOUND = 0.75  # of moto's measured capacity: past it, requests queue in moto
 CPU_BOUND = 0.85
 
 
 def limit(wall: float, moto_cpu: float, total_cpu: float) -> dict[str, Any]:
-    """Was the server or the machine the limit of this run, rather than latency and the scan?"""
     busy = total_cpu / (wall * CORES) if wall else 0.0
-    moto_share = moto_cpu / wall if wall else 0.0
-    bound = "moto" if moto_share >= MOTO_BOUND else "cpu" if busy >= CPU_BOUND else ""
-    return {"cpu_busy": busy, "moto_core_share": moto_share, "saturated": bound}
+    return {"cpu_busy": busy, "moto_core_share": moto_cpu / wall if wall else 0.0}
 
 
-def derive(result: dict[str, Any], resources: int, latency_s: float) -> dict[str, Any]:
+def derive(result: dict[str, Any], resources: int, latency_s: float, capacity: float) -> dict[str, Any]:
+    """Ideal, floor, and whether moto or the machine was the limit, rather than latency and the scan:
+    ``server_use`` is the rate the scan reached over moto's capacity, ``need_over_capacity`` the rate
+    the ideal needs (workers / latency) over it: above 1 no scanner can reach the ideal here."""
     calls = result.get("api_calls") or result.get("proxy_requests")
     if result.get("status") in ("ok", "partial") and calls:
+        result["server_use"] = calls / result["wall_s"] / capacity
+        result["need_over_capacity"] = result["workers"] / latency_s / capacity if latency_s else float("inf")
+        result["saturated"] = ("moto" if result["server_use"] >= SERVER_BOUND
+                               else "cpu" if result["cpu_busy"] >= CPU_BOUND else "")
         ideal = calls * latency_s / result["workers"]
         # What moto itself adds to each call (forwarded to answered, as the proxy saw it), and the
         # wall time an infinitely fast scanner would need against this server: the ideal stays
@@ -330,17 +384,17 @@ def table(report: dict[str, Any]) -> str:
     if warm["status"] not in ("ok", "partial"):
         return f"scan account is not available: {warm['status']}: {warm.get('note', '')}"
     lines = [f"{'latency':>7} {'workers':>7} {'wall s':>7} {'calls':>6} {'proxy':>6} {'per res':>7} {'ideal s':>7} "
-             f"{'wall/ideal':>10} {'srv ms':>6} {'floor s':>7} {'wall/floor':>10} {'moto cpu':>8} {'scan cpu':>8} "
-             f"{'busy':>5} {'limit':>5}  status"]
+             f"{'wall/ideal':>10} {'srv ms':>6} {'wall/floor':>10} {'need/cap':>8} {'srv use':>7} {'moto cpu':>8} "
+             f"{'scan cpu':>8} {'busy':>5} {'limit':>5}  status"]
     for r in report["runs"]:
         head = f"{r['latency_ms']:>5g}ms {r['workers']:>7}"
         if "calls_per_resource" not in r:
-            lines.append(f"{head} {'':>96}  {r['status']}: {r.get('note', '')}")
+            lines.append(f"{head} {'':>104}  {r['status']}: {r.get('note', '')}")
             continue
         lines.append(f"{head} {r['wall_s']:>7.2f} {r['api_calls'] or '-':>6} {r['proxy_requests']:>6} "
                      f"{r['calls_per_resource']:>7.2f} {r['ideal_s']:>7.2f} {r['wall_over_ideal'] or 0:>10.2f} "
-                     f"{r['server_ms_per_call']:>6.1f} {r['floor_s']:>7.2f} {r['wall_over_floor'] or 0:>10.2f} "
-                     f"{r['moto_cpu_s']:>8.2f} {r['scan_cpu_s']:>8.2f} {r['cpu_busy']:>5.0%} {r['saturated'] or '-':>5}  "
+                     f"{r['server_ms_per_call']:>6.1f} {r['wall_over_floor'] or 0:>10.2f} "
+                     f"{r['need_over_capacity']:>8.2f} {r['server_use']:>7.0%} {r['moto_cpu_s']:>8.2f} {r['scan_cpu_s']:>8.2f} {r['cpu_busy']:>5.0%} {r['saturated'] or '-':>5}  "
                      f"{r['status']} (exit {r['exit_code']}, {r['errors']} errors, {r['findings']} findings)")
     return "\n".join(lines)
 
@@ -354,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated: each latency runs every worker count on the same seeded moto")
     parser.add_argument("--workers", default="1,4,16,32")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per scan")
+    parser.add_argument("--moto-as-is", action="store_true",
+                        help="run moto.server unchanged (its per-request Host lookup lists its package from disk)")
     parser.add_argument("--out-dir", type=Path, default=HERE / "out" / "live")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
@@ -364,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     latencies = [float(v) for v in args.latency_ms.split(",") if v]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     moto_port = free_port()
-    moto = start_moto(moto_port, args.out_dir / "moto.log")
+    moto = start_moto(moto_port, args.out_dir / "moto.log", tuned=not args.moto_as_is)
     proxy = LatencyProxy(moto_port, latencies[0] / 1000)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
@@ -375,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         check = proxy_check(proxy, regions)
         print(f"proxy check: {check['calls']} boto3 calls, {check['counted']} counted, "
               f"{check['mean_call_ms']:.1f} ms each (latency {latencies[0]:g} ms + moto)", flush=True)
+        capacity = server_capacity(f"http://127.0.0.1:{moto_port}", regions)
+        print(f"moto capacity: {capacity['calls_per_s']:.0f} calls/s ({capacity['calls']} calls, "
+              f"{capacity['threads']} threads, no latency)", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             warm = scan(proxy, moto.pid, regions, max(workers), args.timeout, Path(tmp))
         print(f"warm-up (W={max(workers)}): {warm['status']} {warm.get('note', '')}", flush=True)
@@ -383,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             proxy.latency_s = latency / 1000
             for count in workers:
                 runs.append(derive(scan(proxy, moto.pid, regions, count, args.timeout, args.out_dir),
-                                   seeded["resources"], latency / 1000))
+                                   seeded["resources"], latency / 1000, capacity["calls_per_s"]))
                 print(f"  {latency:g} ms W={count}: {runs[-1]['status']} {runs[-1].get('wall_s', 0):.2f} s", flush=True)
     finally:
         proxy.shutdown()
@@ -395,9 +454,10 @@ def main(argv: list[str] | None = None) -> int:
             moto.wait(timeout=30)
     report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
                            args.resources, "latency_ms": latencies, "workers": workers, "cores": CORES,
-                           "moto": moto_version(), "python": sys.version.split()[0],
+                           "moto": moto_version(), "moto_tuned": not args.moto_as_is, "python": sys.version.split()[0],
                            "load_average_at_end": os.getloadavg()},
-              "sagefence_tree": sagefence_tree(), "seeded": seeded, "proxy_check": check, "warm_up": warm,
+              "sagefence_tree": sagefence_tree(), "seeded": seeded, "proxy_check": check,
+              "moto_capacity": capacity, "warm_up": warm,
               "runs": runs}
     print("\n" + table(report))
     if args.json_out:
