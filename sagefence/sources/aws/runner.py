@@ -5,8 +5,9 @@ account, and the per-resource reads the listings hand back as follow-ups."""
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -129,8 +130,8 @@ def _execute(
     Returns the regions scanned and how many accounts were reached."""
     scanned_regions: set[str] = set()
     reached = 0
-    with ThreadPoolExecutor(max_workers=options.max_workers) as pool, _progress(options.progress) as tick:
-        tasks = _Scheduler(pool, options.max_workers, tick)
+    with _progress(options.progress) as tick:
+        tasks = _Scheduler(options.max_workers, tick)
 
         def submit_work(clients: AccountClients, regions: tuple[str, ...]) -> None:
             scanned_regions.update(regions)
@@ -139,15 +140,8 @@ def _execute(
                 for family in REGIONAL:
                     tasks.submit(1, partial(_regional, family, clients, region, options))
 
-        for target in targets:
-            if target != me.account:
-                tasks.submit(0, partial(_reach_member, me, target, options, counter, reference))
-        if options.organization:
-            tasks.submit(1, partial(organizations.collect, me.clients, active))
-        if me.account in targets:
-            reached += 1
-            submit_work(me.clients, reference)
-        for depth, outcome in tasks.results():
+        def handle(depth: int, outcome: Batch | _Member) -> None:
+            nonlocal reached
             if isinstance(outcome, _Member):
                 out.extend(outcome.batch)
                 if outcome.clients is not None:
@@ -157,38 +151,78 @@ def _execute(
                 out.extend(outcome)
                 for task in outcome.followups:
                     tasks.submit(depth + 1, task)
+
+        for target in targets:
+            if target != me.account:
+                tasks.submit(0, partial(_reach_member, me, target, options, counter, reference))
+        if options.organization:
+            tasks.submit(1, partial(organizations.collect, me.clients, active))
+        if me.account in targets:
+            reached += 1
+            submit_work(me.clients, reference)
+        tasks.run(handle)
     return scanned_regions, reached
 
 
 class _Scheduler:
-    """A thread pool fed in order of depth: reaching accounts (0) before listings (1) before
-    the reads they lead to (2 and on), first come first served within a depth. Only as many
-    tasks as workers are handed to the pool, so a listing queued late still runs before reads
-    queued early: work that makes more work starts first, and the scan's tail is short reads."""
+    """Worker threads that take tasks in order of depth: reaching accounts (0) before listings (1)
+    before the reads they lead to (2 and on), first come first served within a depth, so work
+    that makes more work starts first and the scan's tail is short reads. A worker hands its
+    task's outcome to ``handle`` (under the scheduler's lock; it may submit more) and takes the
+    next task itself, with no round trip through another thread."""
 
-    def __init__(self, pool: ThreadPoolExecutor, workers: int, tick: Callable[[int, int], None]) -> None:
-        self._pool = pool
+    def __init__(self, workers: int, tick: Callable[[int, int], None]) -> None:
         self._workers = workers
         self._tick = tick
+        self._lock = threading.Condition()  # re-entrant: ``handle`` submits under it
         self._ready: list[tuple[int, int, Callable[[], Batch | _Member]]] = []
-        self._running: dict[Future[Batch | _Member], int] = {}
         self._order = count()
+        self._unfinished = 0
+        self._failure: BaseException | None = None
 
     def submit(self, depth: int, task: Callable[[], Batch | _Member]) -> None:
-        heappush(self._ready, (depth, next(self._order), task))
-        self._tick(0, 1)
+        with self._lock:
+            heappush(self._ready, (depth, next(self._order), task))
+            self._unfinished += 1
+            self._tick(0, 1)
+            self._lock.notify()
 
-    def results(self) -> Iterator[tuple[int, Batch | _Member]]:
-        """Each finished task's depth and outcome; the caller may submit more while iterating."""
-        while self._ready or self._running:
-            while self._ready and len(self._running) < self._workers:
+    def run(self, handle: Callable[[int, Batch | _Member], None]) -> None:
+        """Until every task, and every task they submitted, is done; a task's exception (a bug:
+        collectors catch only read errors) stops the others and is raised here."""
+        workers = [
+            threading.Thread(target=self._work, args=(handle,), name=f"sagefence-scan-{n}", daemon=True)
+            for n in range(self._workers)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def _work(self, handle: Callable[[int, Batch | _Member], None]) -> None:
+        while True:
+            with self._lock:
+                while not self._ready and self._unfinished and self._failure is None:
+                    self._lock.wait()
+                if self._failure is not None or not self._unfinished:
+                    self._lock.notify_all()
+                    return
                 depth, _, task = heappop(self._ready)
-                self._running[self._pool.submit(task)] = depth
-            done, _ = wait(self._running, return_when=FIRST_COMPLETED)
-            for future in done:
-                depth = self._running.pop(future)
-                self._tick(1, 0)
-                yield depth, future.result()
+            try:
+                outcome = task()
+                with self._lock:
+                    handle(depth, outcome)
+                    self._unfinished -= 1
+                    self._tick(1, 0)
+                    if not self._unfinished:
+                        self._lock.notify_all()
+            except BaseException as exc:
+                with self._lock:
+                    self._failure = self._failure or exc
+                    self._lock.notify_all()
+                return
 
 
 def _regional(family: ModuleType, clients: AccountClients, region: str, options: LiveScanOptions) -> Batch:

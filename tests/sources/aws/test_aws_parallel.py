@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 from unittest import mock
+
+import pytest
 
 from sagefence.sources.aws import LiveScanOptions, LiveScanResult, collect
 from tests.sources.aws import aws_world
@@ -61,3 +64,36 @@ def test_one_client_per_account_service_and_region(world: aws_world.World) -> No
     repeated = {(service, region): n for (_, service, region), n in Counter(made).items() if n > 1}
     # DescribeRegions is account-wide (counted in the "global" scope): its EC2 client is its own.
     assert repeated == {("ec2", "us-east-1"): 2}
+
+
+def test_scheduler_runs_shallow_tasks_first_and_raises_a_tasks_bug() -> None:
+    from sagefence.sources.aws.errors import Batch
+    from sagefence.sources.aws.runner import _Scheduler
+
+    ran: list[str] = []
+
+    def task(name: str, *followups: str) -> Batch:
+        ran.append(name)
+        return Batch(followups=[partial(task, f) for f in followups])
+
+    scheduler = _Scheduler(1, lambda done, added: None)
+
+    def handle(depth: int, outcome: Any) -> None:
+        for followup in outcome.followups:
+            scheduler.submit(depth + 1, followup)
+
+    scheduler.submit(1, partial(task, "listing", "read"))
+    scheduler.submit(2, partial(task, "early read"))
+    scheduler.submit(0, partial(task, "reach"))
+    scheduler.run(handle)
+    assert ran == ["reach", "listing", "early read", "read"]
+
+    def bug() -> Batch:
+        raise KeyError("a bug")
+
+    broken = _Scheduler(4, lambda done, added: None)
+    for _ in range(3):
+        broken.submit(1, partial(task, "fine"))
+    broken.submit(1, bug)
+    with pytest.raises(KeyError):
+        broken.run(handle)
