@@ -33,7 +33,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     """The four listings are independent: each is a follow-up task of its own."""
     batch = Batch()
     for listing in _LISTINGS:
-        batch.followups.append(partial(_listing, clients.fresh(), region, *listing))
+        batch.later(partial(_listing, clients.fresh(), region, *listing))
     return batch
 
 

@@ -52,7 +52,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
         batch.resources.append(resource(ALIAS, alias["AliasArn"], properties, account, region, extra=extra))
     for key in keys or ():
         if key["KeyId"] not in aws_managed:
-            batch.followups.append(partial(_read_key, clients.fresh(), key["KeyId"], key["KeyArn"], region))
+            batch.later(partial(_read_key, clients.fresh(), key["KeyId"], key["KeyArn"], region), calls=3)
     return batch
 
 

@@ -46,7 +46,7 @@ _DEFAULTS = {"DirectInternetAccess": "Enabled", "RootAccess": "Enabled"}
 def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batch:
     """Lists the notebooks; each notebook, and the domain listing, is a follow-up task."""
     batch = Batch()
-    batch.followups.append(partial(_domains, clients.fresh(), region))
+    batch.later(partial(_domains, clients.fresh(), region), calls=4)  # a listing: more work behind it
     try:
         notebooks = items(clients("sagemaker"), "list_notebook_instances", "NotebookInstances", PaginationConfig=PAGE)
     except READ_ERRORS as err:
@@ -55,7 +55,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
         return batch
     configs = _Claims()
     for summary in notebooks:
-        batch.followups.append(partial(_read_notebook, clients.fresh(), summary, region, configs))
+        batch.later(partial(_read_notebook, clients.fresh(), summary, region, configs), calls=2)
     return batch
 
 
@@ -137,7 +137,7 @@ def _domains(clients: TaskClients, region: str) -> Batch:
         batch.fail(clients.account, region, DOMAIN, "sagemaker.ListDomains", err)
         return batch
     for summary in domains:
-        batch.followups.append(partial(_read_domain, clients.fresh(), summary, region))
+        batch.later(partial(_read_domain, clients.fresh(), summary, region))
     return batch
 
 

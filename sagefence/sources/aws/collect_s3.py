@@ -31,7 +31,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
         batch.fail(clients.account, region, BUCKET, "s3.ListBuckets", err)
         return batch
     for bucket in buckets:
-        batch.followups.append(partial(_read_bucket, clients.fresh(), bucket["Name"], region))
+        batch.later(partial(_read_bucket, clients.fresh(), bucket["Name"], region), calls=4)
     return batch
 
 

@@ -31,7 +31,7 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
         if stack.get("StackStatus") == "DELETE_COMPLETE":
             continue
         if stack.get("RoleARN"):
-            batch.followups.append(partial(_read_stack, clients.fresh(), stack, region))
+            batch.later(partial(_read_stack, clients.fresh(), stack, region))
         else:
             batch.resources.append(_stack(cloudformation, stack, clients.account, region))
     return batch

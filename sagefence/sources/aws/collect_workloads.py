@@ -30,14 +30,14 @@ def collect(clients: TaskClients, region: str, options: LiveScanOptions) -> Batc
     batch = Batch()
     if options.recent_jobs > 0:
         for kind in ("Training", "Processing"):
-            batch.followups.append(partial(_jobs, clients.fresh(), kind, region, options.recent_jobs))
+            batch.later(partial(_jobs, clients.fresh(), kind, region, options.recent_jobs), calls=4)  # a listing
     try:
         models = items(clients("sagemaker"), "list_models", "Models", PaginationConfig=PAGE)
     except READ_ERRORS as err:
         batch.fail(clients.account, region, MODEL, "sagemaker.ListModels", err)
         return batch
     for summary in models:
-        batch.followups.append(partial(_model, clients.fresh(), summary, region))
+        batch.later(partial(_model, clients.fresh(), summary, region))
     return batch
 
 
@@ -77,7 +77,7 @@ def _jobs(clients: TaskClients, kind: str, region: str, limit: int) -> Batch:
         batch.fail(clients.account, region, type_, listing, err)
         return batch
     for summary in summaries[:limit]:
-        batch.followups.append(partial(_job, clients.fresh(), kind, summary, region))
+        batch.later(partial(_job, clients.fresh(), kind, summary, region))
     return batch
 
 

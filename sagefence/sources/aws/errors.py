@@ -99,12 +99,16 @@ def _read_error(operation: str, err: BaseException, policy_guarded: bool) -> Rea
 
 @dataclass
 class Batch:
-    """What one task produced, and the tasks it leaves for the pool (``followups``)."""
+    """What one task produced, and the tasks it leaves for the pool (``followups``, each with
+    the API calls it is expected to make: longer tasks start first, so the scan ends on short ones)."""
 
     resources: list[RawResource] = field(default_factory=list)
     failures: list[ListingFailure] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-    followups: list[Callable[[], Batch]] = field(default_factory=list)
+    followups: list[tuple[int, Callable[[], Batch]]] = field(default_factory=list)
+
+    def later(self, task: Callable[[], Batch], calls: int = 1) -> None:
+        self.followups.append((calls, task))
 
     def fail(self, account: str, region: str, resource_type: str, operation: str, err: BaseException) -> None:
         self.failures.append(ListingFailure(account, region, resource_type, operation, describe(operation, err)))

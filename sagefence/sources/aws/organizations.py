@@ -52,14 +52,14 @@ def collect(clients: AccountClients, active: tuple[Member, ...]) -> Batch:
     organizations = clients.client("organizations")
     parents = _Parents(organizations)
     for member in active:
-        batch.followups.append(partial(_account, parents, member))
+        batch.later(partial(_account, parents, member))
     try:
         policies = items(organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY", PaginationConfig=ORG_PAGE)
     except READ_ERRORS as err:
         batch.fail(clients.account, GLOBAL, POLICY, "organizations.ListPolicies", err)
         return batch
     for summary in policies:
-        batch.followups.append(partial(_policy, organizations, summary, clients.account))
+        batch.later(partial(_policy, organizations, summary, clients.account), calls=2)
     return batch
 
 

@@ -74,19 +74,20 @@ def test_scheduler_runs_shallow_tasks_first_and_raises_a_tasks_bug() -> None:
 
     def task(name: str, *followups: str) -> Batch:
         ran.append(name)
-        return Batch(followups=[partial(task, f) for f in followups])
+        return Batch(followups=[(1, partial(task, f)) for f in followups])
 
     scheduler = _Scheduler(1, lambda done, added: None)
 
     def handle(depth: int, outcome: Any) -> None:
-        for followup in outcome.followups:
-            scheduler.submit(depth + 1, followup)
+        for calls, followup in outcome.followups:
+            scheduler.submit(depth + 1, followup, calls)
 
     scheduler.submit(1, partial(task, "listing", "read"))
     scheduler.submit(2, partial(task, "early read"))
     scheduler.submit(0, partial(task, "reach"))
+    scheduler.submit(2, partial(task, "long read"), calls=4)
     scheduler.run(handle)
-    assert ran == ["reach", "listing", "early read", "read"]
+    assert ran == ["reach", "listing", "long read", "early read", "read"]
 
     def bug() -> Batch:
         raise KeyError("a bug")
