@@ -17,7 +17,7 @@ from sagefence.sources.aws.options import LiveScanOptions, LiveScanSetupError
 DEFAULT_REGION = "us-east-1"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ENABLED = frozenset({"opt-in-not-required", "opted-in"})
-_UNKNOWN = "caller"
+UNKNOWN = "caller"  # the caller's account until GetCallerIdentity answers
 SETUP_ERRORS = (*READ_ERRORS, NoCredentialsError, PartialCredentialsError)
 
 
@@ -29,23 +29,28 @@ class Caller:
     clients: AccountClients
 
 
-def caller(options: LiveScanOptions, counter: CallCounter) -> Caller:
-    """The scan's own identity (sts.GetCallerIdentity); any failure is a setup error."""
+def caller_clients(options: LiveScanOptions, counter: CallCounter) -> AccountClients:
+    """The caller's clients, before its account is known (calls are credited to it by ``identify``)."""
     try:
         session = calls.new_session(profile=options.profile)
-        clients = AccountClients(
-            _UNKNOWN, session, counter, session.region_name or DEFAULT_REGION, pool=options.max_workers
+        return AccountClients(
+            UNKNOWN, session, counter, session.region_name or DEFAULT_REGION, pool=options.max_workers
         )
-        sts = clients.client("sts")
     except ProfileNotFound as err:
         raise LiveScanSetupError(f"--profile: {err}", usage=True) from err
+
+
+def identify(clients: AccountClients, counter: CallCounter) -> Caller:
+    """The scan's own identity (sts.GetCallerIdentity); any failure is a setup error."""
     try:
-        identity = sts.get_caller_identity()
+        identity = clients.client("sts").get_caller_identity()
+    except ProfileNotFound as err:
+        raise LiveScanSetupError(f"--profile: {err}", usage=True) from err
     except SETUP_ERRORS as err:
         raise LiveScanSetupError(f"cannot use the AWS credentials: {describe('sts.GetCallerIdentity', err)}") from err
     account = identity["Account"]
     clients.account = account
-    counter.rename_account(_UNKNOWN, account)
+    counter.rename_account(UNKNOWN, account)
     return Caller(account, identity["Arn"], identity["Arn"].split(":")[1], clients)
 
 
@@ -92,7 +97,14 @@ class Regions:
 
 def enabled_regions(clients: AccountClients, partition: str, options: LiveScanOptions) -> Regions:
     """The regions to scan in one account (ec2.DescribeRegions, raises READ_ERRORS)."""
-    answer = clients.client("ec2").describe_regions(AllRegions=True)
+    return regions_from(describe_regions(clients), clients, partition, options)
+
+
+def describe_regions(clients: AccountClients) -> dict[str, Any]:
+    return dict(clients.client("ec2").describe_regions(AllRegions=True))
+
+
+def regions_from(answer: dict[str, Any], clients: AccountClients, partition: str, options: LiveScanOptions) -> Regions:
     known = set(clients.session.get_available_regions("ec2", partition_name=partition))
     status = {r["RegionName"]: r.get("OptInStatus", "opt-in-not-required") for r in answer.get("Regions", [])}
     status = {name: state for name, state in status.items() if name in known or not known}

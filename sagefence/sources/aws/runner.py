@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -53,14 +53,16 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     requested = accounts.requested_accounts(options)
     counter = CallCounter()
     with _without_cyclic_gc():
-        with ThreadPoolExecutor(max_workers=3) as setup:
+        with ThreadPoolExecutor(max_workers=4) as setup:
             # The service models are read while GetCallerIdentity is on the wire, not by the first tasks.
             models = setup.submit(calls.preload, _MODELS if options.organization else _MODELS[1:])
-            me = accounts.caller(options, counter)
+            mine = accounts.caller_clients(options, counter)
             out = Batch()
-            # ListAccounts and DescribeRegions need nothing but the caller: one round trip for both.
-            members = setup.submit(_active_members, me, options, out) if options.organization else None
-            regions = setup.submit(_caller_regions, me, options)
+            # ListAccounts and DescribeRegions need the caller's credentials, not its identity: one
+            # round trip for all three (GetCallerIdentity's failure is the one reported).
+            members = setup.submit(_active_members, mine, out) if options.organization else None
+            answer = setup.submit(accounts.describe_regions, mine)
+            me = accounts.identify(mine, counter)
             active = members.result() if members is not None else ()
             if options.organization:
                 targets = [me.account, *(m.id for m in active if m.id != me.account)]
@@ -70,8 +72,9 @@ def run(options: LiveScanOptions) -> LiveScanResult:
                 raise LiveScanSetupError(
                     "--role-name is required to scan other accounts (--accounts, --organization)", usage=True
                 )
-            reference = regions.result()
+            reference = _caller_regions(me, options, answer)
             models.result()
+            counter.rename_account(accounts.UNKNOWN, me.account)  # calls counted before identify knew it
         if me.account in targets:
             out.notices.extend(reference.notices)
         scanned_regions, reached = _execute(me, targets, active, reference.scanned, options, counter, out)
@@ -109,8 +112,8 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _active_members(me: accounts.Caller, options: LiveScanOptions, out: Batch) -> tuple[organizations.Member, ...]:
-    everyone = organizations.members(me.clients)
+def _active_members(clients: AccountClients, out: Batch) -> tuple[organizations.Member, ...]:
+    everyone = organizations.members(clients)
     for member in everyone:
         if member.status != "ACTIVE":
             out.notices.append(f"{member.status.lower()} account {member.id} ({member.name}) skipped")
@@ -149,8 +152,8 @@ def _execute(
                     submit_work(outcome.clients, outcome.regions)
             else:
                 out.extend(outcome)
-                for task in outcome.followups:
-                    tasks.submit(depth + 1, task)
+                for calls, task in outcome.followups:
+                    tasks.submit(depth + 1, task, calls)
 
         for target in targets:
             if target != me.account:
@@ -166,8 +169,9 @@ def _execute(
 
 class _Scheduler:
     """Worker threads that take tasks in order of depth: reaching accounts (0) before listings (1)
-    before the reads they lead to (2 and on), first come first served within a depth, so work
-    that makes more work starts first and the scan's tail is short reads. A worker hands its
+    before the reads they lead to (2 and on); within a depth the tasks of more calls first, then
+    first come first served. Work that makes more work starts first, and the scan ends on
+    one-call tasks rather than on a bucket's four reads. A worker hands its
     task's outcome to ``handle`` (under the scheduler's lock; it may submit more) and takes the
     next task itself, with no round trip through another thread."""
 
@@ -175,14 +179,14 @@ class _Scheduler:
         self._workers = workers
         self._tick = tick
         self._lock = threading.Condition()  # re-entrant: ``handle`` submits under it
-        self._ready: list[tuple[int, int, Callable[[], Batch | _Member]]] = []
+        self._ready: list[tuple[int, int, int, Callable[[], Batch | _Member]]] = []
         self._order = count()
         self._unfinished = 0
         self._failure: BaseException | None = None
 
-    def submit(self, depth: int, task: Callable[[], Batch | _Member]) -> None:
+    def submit(self, depth: int, task: Callable[[], Batch | _Member], calls: int = 1) -> None:
         with self._lock:
-            heappush(self._ready, (depth, next(self._order), task))
+            heappush(self._ready, (depth, -calls, next(self._order), task))
             self._unfinished += 1
             self._tick(0, 1)
             self._lock.notify()
@@ -209,7 +213,7 @@ class _Scheduler:
                 if self._failure is not None or not self._unfinished:
                     self._lock.notify_all()
                     return
-                depth, _, task = heappop(self._ready)
+                depth, _, _, task = heappop(self._ready)
             try:
                 outcome = task()
                 with self._lock:
@@ -229,9 +233,9 @@ def _regional(family: ModuleType, clients: AccountClients, region: str, options:
     return family.collect(TaskClients(clients, region), region, options)
 
 
-def _caller_regions(me: accounts.Caller, options: LiveScanOptions) -> accounts.Regions:
+def _caller_regions(me: accounts.Caller, options: LiveScanOptions, answer: Future[dict]) -> accounts.Regions:
     try:
-        regions = accounts.enabled_regions(me.clients, me.partition, options)
+        regions = accounts.regions_from(answer.result(), me.clients, me.partition, options)
     except READ_ERRORS as err:
         message = describe("ec2.DescribeRegions", err)
         if options.all_regions:
