@@ -364,8 +364,8 @@ def derive(result: dict[str, Any], resources: int, latency_s: float, capacity: f
     if result.get("status") in ("ok", "partial") and calls:
         result["server_use"] = calls / result["wall_s"] / capacity
         result["need_over_capacity"] = result["workers"] / latency_s / capacity if latency_s else float("inf")
-        result["saturated"] = ("moto" if result["server_use"] >= SERVER_BOUND
-                               else "cpu" if result["cpu_busy"] >= CPU_BOUND else "")
+        server_bound = max(result["server_use"], result["need_over_capacity"]) >= SERVER_BOUND
+        result["saturated"] = "moto" if server_bound else "cpu" if result["cpu_busy"] >= CPU_BOUND else ""
         ideal = calls * latency_s / result["workers"]
         # What moto itself adds to each call (forwarded to answered, as the proxy saw it), and the
         # wall time an infinitely fast scanner would need against this server: the ideal stays
