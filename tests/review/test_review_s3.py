@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.review._util import bucket_template, scan_files, statuses, write
+from tests.review._util import NETWORK, bucket_template, scan_files, statuses, write
 
 RESOURCES = "Resource: [!GetAtt DataBucket.Arn, !Sub '${DataBucket.Arn}/*']"
 
@@ -202,16 +202,7 @@ def test_s3_001_unquoted_yaml_date_in_other_statement(tmp_path):
 
 # --- templates linked by ImportValue: resources with the same logical id --------------------
 
-NETWORK_A = """\
-Resources:
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties: {CidrBlock: 10.0.0.0/16}
-  S3Endpoint:
-    Type: AWS::EC2::VPCEndpoint
-    Properties:
-      VpcId: !Ref Vpc
-      ServiceName: !Sub 'com.amazonaws.${AWS::Region}.s3'
+NETWORK_A = "Resources:\n" + NETWORK + """\
   DataBucket:
     Type: AWS::S3::Bucket
   DataBucketPolicy:

@@ -4,21 +4,11 @@ principal any S3 action on any bucket (data can leave to any bucket)"."""
 
 from __future__ import annotations
 
-from tests.review._util import indent, statuses
+from tests.review._util import NETWORK, indent, statuses
 
 
 def endpoint(policy: str, extra_props: str = "") -> str:
-    return """\
-Resources:
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties: {CidrBlock: 10.0.0.0/16}
-  S3Endpoint:
-    Type: AWS::EC2::VPCEndpoint
-    Properties:
-      VpcId: !Ref Vpc
-      ServiceName: !Sub 'com.amazonaws.${AWS::Region}.s3'
-""" + (indent(extra_props, 6) + "\n" if extra_props else "") + """\
+    return "Resources:\n" + NETWORK + (indent(extra_props, 6) + "\n" if extra_props else "") + """\
       PolicyDocument:
         Statement:
 """ + indent(policy, 10) + "\n"
