@@ -10,12 +10,11 @@ from sagefence.checks.probes import (
     INTERNET,
     OUTSIDE_ACCOUNT,
     account_of_resource,
-    denied_everywhere,
     designated_endpoints,
     foreign_candidates,
+    outside_denial,
     probe,
     restricting,
-    summarize_open,
 )
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import KmsKey
@@ -38,13 +37,7 @@ def deny_no_vpc(key: KmsKey, inventory: Inventory, params: Mapping[str, Any]) ->
     if policy is None:
         yield failed(f"key {key.id} has no key policy")
         return
-    open_, deciding = denied_everywhere(policy, [(a, key.arn) for a in KMS_ACTIONS], account_of_resource(key))
-    evidence = {"policy": policy.source, "denied_by": sorted(deciding)}
-    if open_:
-        yield failed(summarize_open(open_), not_denied=open_, **evidence)
-    else:
-        yield passed(f"every probed KMS action is denied from outside the designated endpoints by "
-                     f"{', '.join(sorted(deciding))}", **evidence)
+    yield outside_denial(policy, [(a, key.arn) for a in KMS_ACTIONS], account_of_resource(key), "KMS")
 
 
 RESTRICTING_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths", "aws:principalarn",

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sagefence.checks import Result, failed, passed
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Located
 from sagefence.policy import Evaluation, Policy, Request, condition_values, evaluate
@@ -117,6 +118,17 @@ def denied_everywhere(policy: Policy, actions: Sequence[tuple[str, str]], accoun
             else:
                 open_.append(f"{action} on {arn} is not denied {CONTEXT_WORDS[name]}")
     return open_, deciding
+
+
+def outside_denial(policy: Policy, actions: Sequence[tuple[str, str]], account: str, service: str) -> Result:
+    """S3-001 and KMS-001's verdict: fail naming what is not denied from outside the designated
+    endpoints, else pass naming the statements that deny it."""
+    open_, deciding = denied_everywhere(policy, actions, account)
+    evidence = {"policy": policy.source, "denied_by": sorted(deciding)}
+    if open_:
+        return failed(summarize_open(open_), not_denied=open_, **evidence)
+    return passed(f"every probed {service} action is denied from outside the designated endpoints by "
+                  f"{', '.join(sorted(deciding))}", **evidence)
 
 
 def summarize_open(open_: Sequence[str]) -> str:

@@ -10,10 +10,9 @@ from typing import Any
 from sagefence.checks import Result, failed, passed, unknown
 from sagefence.checks.probes import (
     account_of_resource,
-    denied_everywhere,
     designated_endpoints,
+    outside_denial,
     probe,
-    summarize_open,
 )
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Bucket
@@ -65,13 +64,7 @@ def deny_no_vpc(bucket: Bucket, inventory: Inventory, params: Mapping[str, Any])
         return
     arn = bucket.arn
     requests = [(a, arn) for a in BUCKET_ACTIONS] + [(a, f"{arn}/{PROBE_OBJECT}") for a in OBJECT_ACTIONS]
-    open_, deciding = denied_everywhere(policy, requests, account_of_resource(bucket))
-    evidence = {"policy": policy.source, "denied_by": sorted(deciding)}
-    if open_:
-        yield failed(summarize_open(open_), not_denied=open_, **evidence)
-    else:
-        yield passed(f"every probed S3 action is denied from outside the designated endpoints by "
-                     f"{', '.join(sorted(deciding))}", **evidence)
+    yield outside_denial(policy, requests, account_of_resource(bucket), "S3")
 
 
 @each_policy
