@@ -44,7 +44,7 @@ from botocore.config import Config
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_templates import sagefence_tree  # noqa: E402 - one record of which sagefence was measured
+from bench_templates import sagefence_tree, write_report  # noqa: E402 - one record of which sagefence was measured
 
 ROLE = "OrganizationAccountAccessRole"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}
@@ -460,10 +460,7 @@ def main(argv: list[str] | None = None) -> int:
               "moto_capacity": capacity, "warm_up": warm,
               "runs": runs}
     print("\n" + table(report))
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, indent=2))
-        print(f"\nwrote {args.json_out}")
+    write_report(report, args.json_out)
     return 0
 
 

@@ -337,6 +337,15 @@ def sagefence_tree() -> dict[str, Any]:
             "uncommitted": git("status", "--porcelain", "--", "sagefence").splitlines()}
 
 
+def write_report(report: dict[str, Any], path: Path | None) -> None:
+    """The full report as JSON, when asked for (both benchmarks)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="measured runs per tool, after one warm-up")
@@ -368,10 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         report["scenarios"].append(scenario(name, templates, resources, args))
     report["machine"]["load_average_at_end"] = os.getloadavg()
     print("\n" + table(report))
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, indent=2))
-        print(f"\nwrote {args.json_out}")
+    write_report(report, args.json_out)
     return 0
 
 
