@@ -19,12 +19,12 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sagefence.boundary import Invalid, validate
 from sagefence.status import Severity, SourceKind
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{3}$")
@@ -81,23 +81,12 @@ def _logic_problem(rule: Rule) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def _rule_adapter() -> Any:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(Rule)
-
-
 def _validated(entry: dict[str, Any], where: str) -> Rule:
-    from pydantic import ValidationError
-
     try:
-        rule = _rule_adapter().validate_python(entry)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join("assert" if p == "assert_" else str(p) for p in first["loc"])
-        message = "Extra inputs are not permitted" if first["type"] == "unexpected_keyword_argument" else first["msg"]
-        raise CatalogueError(f"{where}" + (f".{loc}" if loc else "") + f" ({entry.get('id', '?')}): {message}") from exc
+        rule = validate(Rule, entry)
+    except Invalid as exc:
+        loc = ".".join("assert" if p == "assert_" else str(p) for p in exc.loc)
+        raise CatalogueError(f"{where}" + (f".{loc}" if loc else "") + f" ({entry.get('id', '?')}): {exc.message}") from exc
     problem = _logic_problem(rule)
     if problem:
         raise CatalogueError(f"{where} ({rule.id}): {problem}")

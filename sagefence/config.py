@@ -13,16 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import yaml
 
+from sagefence.boundary import EXTRA, Invalid, validate
 from sagefence.status import Severity
-
-if TYPE_CHECKING:
-    from pydantic import TypeAdapter
 
 CONFIG_NAMES = ("sagefence.yaml", ".sagefence.yaml")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -158,13 +155,6 @@ class Config:
     migration: Migration = Migration()
 
 
-@lru_cache(maxsize=1)
-def _adapter() -> TypeAdapter[Config]:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(Config)
-
-
 def _location(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
@@ -177,18 +167,11 @@ def parse_config(data: Any, label: str, known_rules: set[str] | None = None) -> 
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: the top level must be a mapping")
-    from pydantic import ValidationError
-
     try:
-        config = _adapter().validate_python(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-            message = "unknown key"
-        elif error["type"] == "dataclass_type":  # the wording of the pydantic models this replaced
-            message = f"Input should be a valid dictionary or instance of {error['ctx']['class_name']}"
-        raise ConfigError(f"{label}: {_location(tuple(error['loc']))}: {message}") from exc
+        config = validate(Config, data)
+    except Invalid as exc:
+        message = "unknown key" if exc.kind == EXTRA else exc.message
+        raise ConfigError(f"{label}: {_location(exc.loc)}: {message}") from exc
     if known_rules is not None:
         for rule_id in config.rules:
             if rule_id not in known_rules:

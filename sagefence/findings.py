@@ -11,10 +11,10 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
+from sagefence.boundary import EXTRA, Invalid, validate
 from sagefence.status import SEVERITIES, Severity, Status
 
 SCHEMA_VERSION = 1
@@ -206,16 +206,7 @@ class FindingsFileError(Exception):
     """A saved findings file that cannot be read: broken JSON, wrong schema or version."""
 
 
-@lru_cache(maxsize=1)
-def _document_adapter() -> Any:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(FindingsDocument)
-
-
 def load_document(path: str | Path) -> FindingsDocument:
-    from pydantic import ValidationError
-
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -233,11 +224,10 @@ def load_document(path: str | Path) -> FindingsDocument:
     if isinstance(summary, dict) and "pass" in summary and "pass_" not in summary:
         raw["summary"] = {("pass_" if k == "pass" else k): v for k, v in summary.items()}
     try:
-        return _document_adapter().validate_python(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join("pass" if p == "pass_" else str(p) for p in first["loc"])
-        message = "unknown key" if first["type"] == "unexpected_keyword_argument" else first["msg"]
+        return validate(FindingsDocument, raw)
+    except Invalid as exc:
+        loc = ".".join("pass" if p == "pass_" else str(p) for p in exc.loc)
+        message = "unknown key" if exc.kind == EXTRA else exc.message
         raise FindingsFileError(f"{path}: {loc}: {message}") from exc
 
 
