@@ -296,4 +296,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 
 def run() -> None:
-    sys.exit(main())
+    status = main()
+    # The process ends here. Python's last cyclic collection at exit would walk everything the
+    # command built (0.3 s after a 1,000-call live scan: every botocore client, every event
+    # handler) to free memory the operating system takes back anyway; it skips frozen objects.
+    # Files and output streams are closed and flushed as before.
+    import gc
+
+    gc.freeze()
+    sys.exit(status)
