@@ -93,6 +93,9 @@ class Regions:
     scanned: tuple[str, ...]
     unknown: tuple[str, ...]
     notices: tuple[str, ...]
+    # Every region asked for by name is one that no account can disable (OptInStatus
+    # "opt-in-not-required": the regions from before 2019), so other accounts need not be asked.
+    enabled_everywhere: bool = False
 
 
 def enabled_regions(clients: AccountClients, partition: str, options: LiveScanOptions) -> Regions:
@@ -106,7 +109,8 @@ def describe_regions(clients: AccountClients) -> dict[str, Any]:
 
 def regions_from(answer: dict[str, Any], clients: AccountClients, partition: str, options: LiveScanOptions) -> Regions:
     known = set(clients.session.get_available_regions("ec2", partition_name=partition))
-    status = {r["RegionName"]: r.get("OptInStatus", "opt-in-not-required") for r in answer.get("Regions", [])}
+    raw = {r["RegionName"]: r.get("OptInStatus") for r in answer.get("Regions", [])}
+    status = {name: state or "opt-in-not-required" for name, state in raw.items()}
     status = {name: state for name, state in status.items() if name in known or not known}
     wanted = sorted(status) if options.all_regions else list(dict.fromkeys(options.regions or ()))
     scanned: list[str] = []
@@ -121,4 +125,5 @@ def regions_from(answer: dict[str, Any], clients: AccountClients, partition: str
             notices.append(f"skipped opt-in region {region} in account {clients.account} (not enabled)")
         else:
             scanned.append(region)
-    return Regions(tuple(scanned), tuple(unknown), tuple(notices))
+    everywhere = bool(wanted) and not options.all_regions and all(raw.get(r) == "opt-in-not-required" for r in wanted)
+    return Regions(tuple(scanned), tuple(unknown), tuple(notices), enabled_everywhere=everywhere)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -118,6 +119,18 @@ def test_region_not_opted_in_is_a_notice(world: aws_world.World) -> None:
     assert result.regions == ("us-east-1",)
     assert f"skipped opt-in region me-south-1 in account {MANAGEMENT} (not enabled)" in result.notices
     assert not [r for r in result.resources if r.region == "me-south-1"] and not result.failures
+
+
+def test_members_are_asked_their_regions_only_for_opt_in_regions(world: aws_world.World) -> None:
+    member = LiveScanOptions(accounts=(world.member,), role_name=aws_world.SCANNER_ROLE)
+    # us-east-1 needs no opt-in: enabled in every account, so only the caller's answer is needed
+    plain = collect(replace(member, regions=("us-east-1",)))
+    assert plain.api_calls["by_operation"]["ec2.DescribeRegions"] == 1
+    assert plain.regions == ("us-east-1",) and "AWS::S3::Bucket" in types(plain, world.member)
+    # an opt-in region may be enabled in one account and not in another: each account is asked
+    opt_in = collect(replace(member, regions=("us-east-1", "me-south-1")))
+    assert opt_in.api_calls["by_operation"]["ec2.DescribeRegions"] == 2
+    assert f"skipped opt-in region me-south-1 in account {world.member} (not enabled)" in opt_in.notices
 
 
 def test_all_regions_are_the_enabled_ones_of_the_partition(world: aws_world.World) -> None:
