@@ -66,6 +66,22 @@ def test_one_client_per_account_service_and_region(world: aws_world.World) -> No
     assert repeated == {("ec2", "us-east-1"): 2}
 
 
+def test_scan_sessions_share_one_client_class_per_service(world: aws_world.World) -> None:
+    import boto3
+
+    from sagefence.sources.aws import calls
+
+    first, second = calls.new_session(region="us-east-1"), calls.new_session(region="eu-west-1")
+    ec2 = first.client("ec2")
+    assert type(second.client("ec2")) is type(ec2) and type(first.client("s3")) is not type(ec2)
+    assert second.client("ec2", region_name="eu-west-1").describe_vpcs()["Vpcs"]  # a working client
+    assert hasattr(second.client("s3"), "upload_file")  # boto3's own additions to the class are kept
+    # sessions made elsewhere keep botocore's class per client
+    other = boto3.Session(region_name="us-east-1")
+    assert type(other.client("ec2")) is not type(other.client("ec2"))
+    assert type(other.client("ec2")) is not type(ec2)
+
+
 def test_scheduler_runs_shallow_tasks_first_and_raises_a_tasks_bug() -> None:
     from sagefence.sources.aws.errors import Batch
     from sagefence.sources.aws.runner import _Scheduler
