@@ -9,7 +9,8 @@ so every API call costs what a call to AWS costs. It seeds an organization of
 region (VPCs, VPC endpoints, buckets with DenyNoVPC policies, KMS keys, roles,
 notebook instances), talking to moto directly; then, for each ``--latency-ms`` value,
 runs the scan once per ``--workers`` value with ``AWS_ENDPOINT_URL`` pointing at the
-proxy and dummy credentials, after one warm-up scan that is not reported.
+proxy and dummy credentials, after one warm-up scan that is not reported. The scan runs
+from the work tree installed into ``benchmarks/.venvs/sagefence``, as in bench_templates.
 
 Reported per latency and worker count: wall time, API calls (the scan's own
 ``scan.api_calls.total`` and the proxy's request count as a cross-check), calls per
@@ -44,7 +45,7 @@ from botocore.config import Config
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_templates import sagefence_tree, write_report  # noqa: E402 - one record of which sagefence was measured
+from bench_templates import sagefence_tree, sagefence_venv, write_report  # noqa: E402 - the same install as there
 
 ROLE = "OrganizationAccountAccessRole"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}
@@ -310,7 +311,7 @@ def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, t
          workdir: Path) -> dict[str, Any]:
     output = workdir / f"scan-l{proxy.latency_s * 1000:g}-w{workers}.json"
     output.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "sagefence", "scan", "account", "--organization", "--role-name", ROLE,
+    cmd = [str(sagefence_venv() / "sagefence"), "scan", "account", "--organization", "--role-name", ROLE,
            "--regions", ",".join(regions), "--max-workers", str(workers), "--format", "json",
            "--output", str(output), "--quiet"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -419,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",") if w]
     latencies = [float(v) for v in args.latency_ms.split(",") if v]
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    scanner = sagefence_venv()  # the work tree, installed as in bench_templates (not timed)
     moto_port = free_port()
     moto = start_moto(moto_port, args.out_dir / "moto.log", tuned=not args.moto_as_is)
     proxy = LatencyProxy(moto_port, latencies[0] / 1000)
@@ -455,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
                            args.resources, "latency_ms": latencies, "workers": workers, "cores": CORES,
                            "moto": moto_version(), "moto_tuned": not args.moto_as_is, "python": sys.version.split()[0],
+                           "scanner_botocore": installed_version(scanner, "botocore"),
                            "load_average_at_end": os.getloadavg()},
               "sagefence_tree": sagefence_tree(), "seeded": seeded, "proxy_check": check,
               "moto_capacity": capacity, "warm_up": warm,
@@ -462,6 +465,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + table(report))
     write_report(report, args.json_out)
     return 0
+
+
+def installed_version(bin_dir: Path, package: str) -> str:
+    answer = subprocess.run([str(bin_dir / "python"), "-c", f"import {package}; print({package}.__version__)"],
+                            capture_output=True, text=True, check=False, timeout=60)
+    return answer.stdout.strip() or f"unknown ({answer.returncode})"
 
 
 def moto_version() -> str:
