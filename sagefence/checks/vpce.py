@@ -25,8 +25,9 @@ def _everywhere(cidr: str) -> bool:
         return False
 
 
-def _workload_vpcs(inventory: Inventory) -> set[str]:
-    """Live scope: VPCs of Studio domains, notebook subnets, model/job VpcConfig subnets, plus config."""
+def _workload_vpcs(inventory: Inventory) -> frozenset[str]:
+    """Live scope: VPCs of Studio domains, notebook subnets, model/job VpcConfig subnets, plus config
+    (once per inventory: every VPC's checks ask)."""
     vpcs: set[str] = set(inventory.config.scope.vpcs)
     subnets: list[Any] = []
     for domain in inventory.of_type("AWS::SageMaker::Domain"):
@@ -41,13 +42,13 @@ def _workload_vpcs(inventory: Inventory) -> set[str]:
         subnet = inventory.lookup(subnet_id, "AWS::EC2::Subnet")
         if isinstance(subnet, Subnet) and isinstance(subnet.vpc_id, str):
             vpcs.add(subnet.vpc_id)
-    return vpcs
+    return frozenset(vpcs)
 
 
 def _in_scope(vpc: Located, inventory: Inventory) -> bool:
     if not vpc.live:
         return True
-    return vpc.id in _workload_vpcs(inventory)
+    return vpc.id in inventory.derived(_workload_vpcs)
 
 
 def s3_endpoint(vpc: Located, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:

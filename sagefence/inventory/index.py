@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sagefence.inventory.models import (
     MODEL_OF_TYPE,
@@ -27,6 +27,8 @@ from sagefence.status import SourceKind
 
 if TYPE_CHECKING:
     from sagefence.config import Config
+
+T = TypeVar("T")
 
 AWS_MANAGED_DATA = Path(__file__).resolve().parent.parent / "data" / "aws_managed_policies.json"
 
@@ -81,6 +83,7 @@ class Inventory:
         self._endpoints_by_vpc: dict[str, list[tuple[int, VpcEndpoint]]] | None = None
         self._extra_roles = extra_roles if extra_roles is not None else {}  # shared: filled as groups load
         self._scp_cache: dict[str, list[Any]] = {}
+        self._derived: dict[Callable[[Inventory], Any], Any] = {}
         self._build()
 
     # -- lookups --------------------------------------------------------------------------
@@ -135,6 +138,13 @@ class Inventory:
                                           f"SCPs attached to {level}", "scp"))
         self._scp_cache[account] = merged
         return merged
+
+    def derived(self, build: Callable[[Inventory], T]) -> T:
+        """``build(self)``, computed once: a fact about the whole inventory that checks ask for
+        resource by resource (it must not be changed by the caller)."""
+        if build not in self._derived:
+            self._derived[build] = build(self)
+        return cast(T, self._derived[build])
 
     def endpoints_of(self, vpc: Located) -> list[VpcEndpoint]:
         """Endpoints whose VpcId names the VPC by any of its keys, in inventory order (indexed once)."""
