@@ -180,6 +180,15 @@ class AccountClients:
         return made
 
 
+    def release(self) -> None:
+        """Close and forget every client: the account's work is done. (A later ``client`` call
+        would make a new one.)"""
+        with self._lock:
+            made, self._clients = list(self._clients.values()), {}
+        for client in made:
+            client.close()
+
+
 class TaskClients:
     """What a collector task sees: the account's clients in one region (or the global scope)."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -130,41 +131,71 @@ def _execute(
     out: Batch,
 ) -> tuple[set[str], int]:
     """Run every task; member accounts are reached first, then their work is queued.
-    Returns the regions scanned and how many accounts were reached."""
+    Returns the regions scanned and how many accounts were reached.
+
+    At most ``account_window(workers)`` member accounts are open at once: a member is reached
+    when a slot is free, and when its last task is done its clients are closed and dropped (a
+    client holds about 230 KB and a connection pool; an organization of 500 accounts x 17
+    regions would otherwise hold over 40,000 of them to the end)."""
     scanned_regions: set[str] = set()
     reached = 0
+    waiting = deque(t for t in targets if t != me.account)
+    window = account_window(options.max_workers)
+    open_members: dict[str, AccountClients | None] = {}
     with _progress(options.progress) as tick:
-        tasks = _Scheduler(options.max_workers, tick)
+
+        def admit() -> None:
+            while waiting and len(open_members) < window:
+                account = waiting.popleft()
+                open_members[account] = None
+                tasks.submit(0, partial(_reach_member, me, account, options, counter, reference), owner=account)
+
+        def finished(owner: str) -> None:
+            if owner in open_members:
+                clients = open_members.pop(owner)
+                if clients is not None:
+                    clients.release()
+                admit()
+
+        tasks = _Scheduler(options.max_workers, tick, finished)
 
         def submit_work(clients: AccountClients, regions: tuple[str, ...]) -> None:
             scanned_regions.update(regions)
-            tasks.submit(1, partial(collect_iam.collect, TaskClients(clients, None), collect_iam.GLOBAL, options))
+            owner = clients.account
+            tasks.submit(
+                1, partial(collect_iam.collect, TaskClients(clients, None), collect_iam.GLOBAL, options), owner=owner
+            )
             for region in regions:
                 for family in REGIONAL:
-                    tasks.submit(1, partial(_regional, family, clients, region, options))
+                    tasks.submit(1, partial(_regional, family, clients, region, options), owner=owner)
 
-        def handle(depth: int, outcome: Batch | _Member) -> None:
+        def handle(depth: int, owner: str, outcome: Batch | _Member) -> None:
             nonlocal reached
             if isinstance(outcome, _Member):
                 out.extend(outcome.batch)
                 if outcome.clients is not None:
                     reached += 1
+                    open_members[owner] = outcome.clients
                     submit_work(outcome.clients, outcome.regions)
             else:
                 out.extend(outcome)
                 for calls, task in outcome.followups:
-                    tasks.submit(depth + 1, task, calls)
+                    tasks.submit(depth + 1, task, calls, owner=owner)
 
-        for target in targets:
-            if target != me.account:
-                tasks.submit(0, partial(_reach_member, me, target, options, counter, reference))
+        admit()
         if options.organization:
-            tasks.submit(1, partial(organizations.collect, me.clients, active))
+            tasks.submit(1, partial(organizations.collect, me.clients, active), owner=me.account)
         if me.account in targets:
             reached += 1
             submit_work(me.clients, reference.scanned)
         tasks.run(handle)
     return scanned_regions, reached
+
+
+def account_window(workers: int) -> int:
+    """Member accounts open at once: enough queued work for every worker (an account starts
+    with 6 listing tasks per region and one IAM task), a bounded number of clients."""
+    return max(8, 4 * workers)
 
 
 class _Scheduler:
@@ -173,25 +204,34 @@ class _Scheduler:
     first come first served. Work that makes more work starts first, and the scan ends on
     one-call tasks rather than on a bucket's four reads. A worker hands its
     task's outcome to ``handle`` (under the scheduler's lock; it may submit more) and takes the
-    next task itself, with no round trip through another thread."""
+    next task itself, with no round trip through another thread. Each task has an owner (its
+    account); when an owner's last task is done, ``finished(owner)`` runs, under the lock too."""
 
-    def __init__(self, workers: int, tick: Callable[[int, int], None]) -> None:
+    def __init__(
+        self,
+        workers: int,
+        tick: Callable[[int, int], None],
+        finished: Callable[[str], None] = lambda owner: None,
+    ) -> None:
         self._workers = workers
         self._tick = tick
+        self._finished = finished
         self._lock = threading.Condition()  # re-entrant: ``handle`` submits under it
-        self._ready: list[tuple[int, int, int, Callable[[], Batch | _Member]]] = []
+        self._ready: list[tuple[int, int, int, str, Callable[[], Batch | _Member]]] = []
         self._order = count()
         self._unfinished = 0
+        self._open: dict[str, int] = {}
         self._failure: BaseException | None = None
 
-    def submit(self, depth: int, task: Callable[[], Batch | _Member], calls: int = 1) -> None:
+    def submit(self, depth: int, task: Callable[[], Batch | _Member], calls: int = 1, owner: str = "") -> None:
         with self._lock:
-            heappush(self._ready, (depth, -calls, next(self._order), task))
+            heappush(self._ready, (depth, -calls, next(self._order), owner, task))
             self._unfinished += 1
+            self._open[owner] = self._open.get(owner, 0) + 1
             self._tick(0, 1)
             self._lock.notify()
 
-    def run(self, handle: Callable[[int, Batch | _Member], None]) -> None:
+    def run(self, handle: Callable[[int, str, Batch | _Member], None]) -> None:
         """Until every task, and every task they submitted, is done; a task's exception (a bug:
         collectors catch only read errors) stops the others and is raised here."""
         workers = [
@@ -205,7 +245,7 @@ class _Scheduler:
         if self._failure is not None:
             raise self._failure
 
-    def _work(self, handle: Callable[[int, Batch | _Member], None]) -> None:
+    def _work(self, handle: Callable[[int, str, Batch | _Member], None]) -> None:
         while True:
             with self._lock:
                 while not self._ready and self._unfinished and self._failure is None:
@@ -213,11 +253,15 @@ class _Scheduler:
                 if self._failure is not None or not self._unfinished:
                     self._lock.notify_all()
                     return
-                depth, _, _, task = heappop(self._ready)
+                depth, _, _, owner, task = heappop(self._ready)
             try:
                 outcome = task()
                 with self._lock:
-                    handle(depth, outcome)
+                    handle(depth, owner, outcome)
+                    self._open[owner] -= 1
+                    if not self._open[owner]:
+                        del self._open[owner]
+                        self._finished(owner)
                     self._unfinished -= 1
                     self._tick(1, 0)
                     if not self._unfinished:

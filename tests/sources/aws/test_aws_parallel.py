@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from unittest import mock
@@ -94,9 +96,9 @@ def test_scheduler_runs_shallow_tasks_first_and_raises_a_tasks_bug() -> None:
 
     scheduler = _Scheduler(1, lambda done, added: None)
 
-    def handle(depth: int, outcome: Any) -> None:
+    def handle(depth: int, owner: str, outcome: Any) -> None:
         for calls, followup in outcome.followups:
-            scheduler.submit(depth + 1, followup, calls)
+            scheduler.submit(depth + 1, followup, calls, owner=owner)
 
     scheduler.submit(1, partial(task, "listing", "read"))
     scheduler.submit(2, partial(task, "early read"))
@@ -114,3 +116,71 @@ def test_scheduler_runs_shallow_tasks_first_and_raises_a_tasks_bug() -> None:
     broken.submit(1, bug)
     with pytest.raises(KeyError):
         broken.run(handle)
+
+
+def test_scheduler_tells_when_an_owners_last_task_is_done() -> None:
+    from sagefence.sources.aws.errors import Batch
+    from sagefence.sources.aws.runner import _Scheduler
+
+    events: list[str] = []
+
+    def task(name: str, *followups: str) -> Batch:
+        events.append(name)
+        return Batch(followups=[(1, partial(task, f)) for f in followups])
+
+    def finished(owner: str) -> None:
+        events.append(f"{owner} done")
+        if owner == "a":  # work submitted here runs too
+            scheduler.submit(0, partial(task, "c1"), owner="c")
+
+    scheduler = _Scheduler(1, lambda done, added: None, finished)
+
+    def handle(depth: int, owner: str, outcome: Any) -> None:
+        for calls, followup in outcome.followups:
+            scheduler.submit(depth + 1, followup, calls, owner=owner)
+
+    scheduler.submit(0, partial(task, "a1", "a2"), owner="a")
+    scheduler.submit(1, partial(task, "b1", "b2"), owner="b")
+    scheduler.run(handle)
+    assert events == ["a1", "b1", "a2", "a done", "c1", "c done", "b2", "b done"]
+
+
+def test_member_accounts_are_opened_a_window_at_a_time_and_closed_when_done(
+    world: aws_world.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagefence.sources.aws import calls, runner
+
+    monkeypatch.setattr(runner, "account_window", lambda workers: 1)
+    others = ("111111111111", "222222222222")
+    opened: list[str] = []
+    open_now: set[str] = set()
+    most_open = 0
+    dropped: list[weakref.ref[Any]] = []
+    make, release = calls.AccountClients.client, calls.AccountClients.release
+
+    def client(self: calls.AccountClients, service: str, region: str | None = None) -> Any:
+        nonlocal most_open
+        if self.account not in (aws_world.MANAGEMENT, "caller") and self.account not in open_now:  # members
+            open_now.add(self.account)
+            opened.append(self.account)
+            most_open = max(most_open, len(open_now))
+        return make(self, service, region)
+
+    def closed(self: calls.AccountClients) -> None:
+        open_now.discard(self.account)
+        dropped.extend(weakref.ref(made) for made in self._clients.values())
+        release(self)
+
+    monkeypatch.setattr(calls.AccountClients, "client", client)
+    monkeypatch.setattr(calls.AccountClients, "release", closed)
+    options = LiveScanOptions(
+        regions=aws_world.REGIONS, accounts=(world.member, *others), role_name=aws_world.SCANNER_ROLE, max_workers=8
+    )
+    result = collect(options)
+    assert most_open == 1 and sorted(opened) == sorted([world.member, *others]) and not open_now
+    # freed as soon as they are dropped (the scan runs without the cyclic collector)
+    assert dropped and not [ref for ref in dropped if ref() is not None]
+    assert result.accounts == (world.member, *others) and not result.failures
+    assert {r.account for r in result.resources} >= {world.member, *others}
+    alone = collect(replace(options, max_workers=1))
+    assert _seen(alone) == _seen(result)
