@@ -45,7 +45,7 @@ from botocore.config import Config
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_templates import sagefence_tree, sagefence_venv, write_report  # noqa: E402 - the same install as there
+from bench_templates import GNU_TIME, sagefence_tree, sagefence_venv, write_report  # noqa: E402 - the same install as there
 
 ROLE = "OrganizationAccountAccessRole"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}
@@ -316,6 +316,10 @@ def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, t
            "--output", str(output), "--quiet"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(DUMMY, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.server_address[1]}")
+    peak_file = workdir / f"peak-l{proxy.latency_s * 1000:g}-w{workers}.txt"
+    peak_file.unlink(missing_ok=True)
+    if GNU_TIME.exists():  # the scan's own peak RSS (GNU time's %M, kilobytes)
+        cmd = [str(GNU_TIME), "-f", "%M", "-o", str(peak_file), *cmd]
     proxy.reset()
     # The bench process only runs the proxy while the scan runs; moto is not reaped, so
     # RUSAGE_CHILDREN grows by the scan alone.
@@ -334,6 +338,7 @@ def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, t
                               "exit_code": proc.returncode, "proxy_requests": proxy.total(),
                               "proxy_by_service": dict(proxy.counts), "moto_s": proxy.upstream_s,
                               "moto_cpu_s": moto_cpu, "scan_cpu_s": scan_cpu, "proxy_cpu_s": proxy_cpu,
+                              "scan_peak_mb": _peak_mb(peak_file),
                               **limit(wall, moto_cpu, moto_cpu + scan_cpu + proxy_cpu)}
     try:
         document = json.loads(output.read_text())
@@ -345,6 +350,13 @@ def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, t
                   errors=len(document.get("errors", [])), findings=len(document.get("findings", [])),
                   scanned_accounts=document["scan"].get("accounts"))
     return result
+
+
+def _peak_mb(path: Path) -> float | None:
+    try:
+        return int(path.read_text().split()[-1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -386,16 +398,16 @@ def table(report: dict[str, Any]) -> str:
         return f"scan account is not available: {warm['status']}: {warm.get('note', '')}"
     lines = [f"{'latency':>7} {'workers':>7} {'wall s':>7} {'calls':>6} {'proxy':>6} {'per res':>7} {'ideal s':>7} "
              f"{'wall/ideal':>10} {'srv ms':>6} {'wall/floor':>10} {'need/cap':>8} {'srv use':>7} {'moto cpu':>8} "
-             f"{'scan cpu':>8} {'busy':>5} {'limit':>5}  status"]
+             f"{'scan cpu':>8} {'scan MB':>7} {'busy':>5} {'limit':>5}  status"]
     for r in report["runs"]:
         head = f"{r['latency_ms']:>5g}ms {r['workers']:>7}"
         if "calls_per_resource" not in r:
-            lines.append(f"{head} {'':>104}  {r['status']}: {r.get('note', '')}")
+            lines.append(f"{head} {'':>112}  {r['status']}: {r.get('note', '')}")
             continue
         lines.append(f"{head} {r['wall_s']:>7.2f} {r['api_calls'] or '-':>6} {r['proxy_requests']:>6} "
                      f"{r['calls_per_resource']:>7.2f} {r['ideal_s']:>7.2f} {r['wall_over_ideal'] or 0:>10.2f} "
                      f"{r['server_ms_per_call']:>6.1f} {r['wall_over_floor'] or 0:>10.2f} "
-                     f"{r['need_over_capacity']:>8.2f} {r['server_use']:>7.0%} {r['moto_cpu_s']:>8.2f} {r['scan_cpu_s']:>8.2f} {r['cpu_busy']:>5.0%} {r['saturated'] or '-':>5}  "
+                     f"{r['need_over_capacity']:>8.2f} {r['server_use']:>7.0%} {r['moto_cpu_s']:>8.2f} {r['scan_cpu_s']:>8.2f} {r.get('scan_peak_mb') or 0:>7.0f} {r['cpu_busy']:>5.0%} {r['saturated'] or '-':>5}  "
                      f"{r['status']} (exit {r['exit_code']}, {r['errors']} errors, {r['findings']} findings)")
     return "\n".join(lines)
 
