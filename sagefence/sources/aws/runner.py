@@ -96,12 +96,12 @@ def run(options: LiveScanOptions) -> LiveScanResult:
 
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
-    """The collector's passes cost a third of a scan's CPU (the heap of botocore clients grows with
-    every account and region, and each full pass walks it) and free little: about three cyclic
-    objects per API call. Afterwards everything the scan made goes straight to the oldest
-    generation (freeze, then unfreeze: no pass over it), so that re-enabling does not start with
-    a young-generation pass over the whole scan (0.3 s at the end of a 1,000-call scan); its
-    cycles are freed by the next full pass."""
+    """The collector's automatic passes cost a third of a scan's CPU (the heap of botocore clients
+    grows with every account and region, and each full pass walks it); the scheduler sweeps the
+    cyclic garbage itself instead (``_sweep``). Afterwards everything the scan made goes straight
+    to the oldest generation (freeze, then unfreeze: no pass over it), so that re-enabling does
+    not start with a young-generation pass over the whole scan (0.3 s at the end of a 1,000-call
+    scan)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -111,6 +111,25 @@ def _without_cyclic_gc() -> Iterator[None]:
         gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+SWEEP_EVERY = 256  # tasks between two sweeps of the scan's cyclic garbage
+FULL_SWEEP_EVERY = 32  # member accounts closed between two sweeps of the whole heap
+
+
+def _sweep(full: bool = False) -> None:
+    """Free the cyclic garbage of the tasks since the last sweep, then freeze what survived.
+
+    botocore leaves about 330 objects in reference cycles per API call; with the collector off
+    they would stay to the end of the scan (a million objects after 3,000 calls; gigabytes for
+    an organization of hundreds of accounts). Freezing the survivors means the next sweep walks
+    only what is new, never again the heap of clients and models that made automatic passes cost
+    a third of the scan. A ``full`` sweep first unfreezes everything: the clients of closed
+    accounts hold cycles of their own, frozen while they were in use."""
+    if full:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _active_members(clients: AccountClients, out: Batch) -> tuple[organizations.Member, ...]:
@@ -142,6 +161,7 @@ def _execute(
     waiting = deque(t for t in targets if t != me.account)
     window = account_window(options.max_workers)
     open_members: dict[str, AccountClients | None] = {}
+    closed = 0
     with _progress(options.progress) as tick:
 
         def admit() -> None:
@@ -151,10 +171,14 @@ def _execute(
                 tasks.submit(0, partial(_reach_member, me, account, options, counter, reference), owner=account)
 
         def finished(owner: str) -> None:
+            nonlocal closed
             if owner in open_members:
                 clients = open_members.pop(owner)
                 if clients is not None:
                     clients.release()
+                    closed += 1
+                    if closed % FULL_SWEEP_EVERY == 0:
+                        _sweep(full=True)
                 admit()
 
         tasks = _Scheduler(options.max_workers, tick, finished)
@@ -220,6 +244,7 @@ class _Scheduler:
         self._ready: list[tuple[int, int, int, str, Callable[[], Batch | _Member]]] = []
         self._order = count()
         self._unfinished = 0
+        self._done = 0
         self._open: dict[str, int] = {}
         self._failure: BaseException | None = None
 
@@ -263,9 +288,13 @@ class _Scheduler:
                         del self._open[owner]
                         self._finished(owner)
                     self._unfinished -= 1
+                    self._done += 1
+                    sweep = self._done % SWEEP_EVERY == 0
                     self._tick(1, 0)
                     if not self._unfinished:
                         self._lock.notify_all()
+                if sweep:
+                    _sweep()
             except BaseException as exc:
                 with self._lock:
                     self._failure = self._failure or exc

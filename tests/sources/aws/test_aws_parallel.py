@@ -145,12 +145,47 @@ def test_scheduler_tells_when_an_owners_last_task_is_done() -> None:
     assert events == ["a1", "b1", "a2", "a done", "c1", "c done", "b2", "b done"]
 
 
+def test_scheduler_sweeps_the_cyclic_garbage_of_its_tasks() -> None:
+    import gc
+
+    from sagefence.sources.aws import runner
+    from sagefence.sources.aws.errors import Batch
+
+    class Node:
+        pass
+
+    left: list[weakref.ref[Node]] = []
+
+    def task() -> Batch:
+        node = Node()
+        node.self = node  # type: ignore[attr-defined]  # a cycle: only the cyclic collector frees it
+        left.append(weakref.ref(node))
+        return Batch()
+
+    scheduler = runner._Scheduler(1, lambda done, added: None)
+    for _ in range(3 * runner.SWEEP_EVERY + 10):
+        scheduler.submit(1, task)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        scheduler.run(lambda depth, owner, outcome: None)
+        assert len([ref for ref in left if ref() is not None]) == 10  # only those after the last sweep
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
 def test_member_accounts_are_opened_a_window_at_a_time_and_closed_when_done(
     world: aws_world.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sagefence.sources.aws import calls, runner
 
     monkeypatch.setattr(runner, "account_window", lambda workers: 1)
+    monkeypatch.setattr(runner, "FULL_SWEEP_EVERY", 2)
+    sweeps: list[bool] = []
+    sweep = runner._sweep
+    monkeypatch.setattr(runner, "_sweep", lambda full=False: (sweeps.append(full), sweep(full)))
     others = ("111111111111", "222222222222")
     opened: list[str] = []
     open_now: set[str] = set()
@@ -180,6 +215,7 @@ def test_member_accounts_are_opened_a_window_at_a_time_and_closed_when_done(
     assert most_open == 1 and sorted(opened) == sorted([world.member, *others]) and not open_now
     # freed as soon as they are dropped (the scan runs without the cyclic collector)
     assert dropped and not [ref for ref in dropped if ref() is not None]
+    assert sweeps.count(True) == 1  # the whole heap once, after the second of three accounts closed
     assert result.accounts == (world.member, *others) and not result.failures
     assert {r.account for r in result.resources} >= {world.member, *others}
     alone = collect(replace(options, max_workers=1))
