@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections import Counter
@@ -20,16 +21,17 @@ CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
 _ATTEMPT_KEY = "sagefence_attempt"
 
 
-@lru_cache(maxsize=1)
-def _shared_loader() -> Loader:
-    """Service models are read once per process, not once per account session."""
-    return create_loader()
+@lru_cache(maxsize=4)
+def _shared_loader(data_path: str | None = None) -> Loader:
+    """Service models are read once per process (per data path: ``AWS_DATA_PATH`` or the
+    config's ``data_path``, as botocore's own sessions honour them), not once per account session."""
+    return create_loader(data_path)
 
 
 def preload(services: Iterable[str]) -> None:
     """Read the models every client of these services needs (service, endpoint rules, paginators:
     tens of milliseconds of JSON each) into the shared loader."""
-    loader = _shared_loader()
+    loader = _shared_loader(os.environ.get("AWS_DATA_PATH"))
     for service in services:
         for kind in ("service-2", "endpoint-rule-set-1", "paginators-1"):
             loader.load_service_model(service, kind)
@@ -80,7 +82,7 @@ def new_session(
     without them the usual chain applies (``profile``, environment, files, instance role).
     """
     core = botocore.session.Session(profile=profile if credentials is None else None)
-    core.register_component("data_loader", _shared_loader())
+    core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))
     if credentials is not None:
         core.get_component("credential_provider").insert_before("env", _Given(credentials))
     session = boto3.Session(botocore_session=core, region_name=region)

@@ -84,6 +84,18 @@ def test_scan_sessions_share_one_client_class_per_service(world: aws_world.World
     assert type(other.client("ec2")) is not type(ec2)
 
 
+def test_scan_sessions_read_models_from_aws_data_path(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, world: aws_world.World
+) -> None:
+    from sagefence.sources.aws import calls
+
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    loader = calls.new_session(region="us-east-1")._session.get_component("data_loader")
+    assert str(tmp_path) in loader.search_paths
+    monkeypatch.delenv("AWS_DATA_PATH")
+    assert str(tmp_path) not in calls.new_session(region="us-east-1")._session.get_component("data_loader").search_paths
+
+
 def test_scheduler_runs_shallow_tasks_first_and_raises_a_tasks_bug() -> None:
     from sagefence.sources.aws.errors import Batch
     from sagefence.sources.aws.runner import _Scheduler
