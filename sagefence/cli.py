@@ -6,7 +6,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -106,22 +107,20 @@ def _account_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-workers", type=int, default=8)
 
 
-def _write(text: str, path: str | None, stdout: TextIO) -> None:
+@contextmanager
+def _opened(path: str | None, stdout: TextIO) -> Iterator[TextIO]:
+    """Where an output goes: stdout for no path or "-", else the file (its folders made)."""
     if path is None or path == "-":
-        stdout.write(text)
-        return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text, encoding="utf-8")
-
-
-def _stream_json(doc, path: str | None, stdout: TextIO) -> None:
-    """The JSON document goes out as it is encoded: a large scan's findings are not held twice."""
-    if path is None or path == "-":
-        doc.write_json(stdout)
+        yield stdout
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
-        doc.write_json(out)
+        yield out
+
+
+def _write(text: str, path: str | None, stdout: TextIO) -> None:
+    with _opened(path, stdout) as out:
+        out.write(text)
 
 
 def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
@@ -162,8 +161,9 @@ def _emit(doc, catalogue, args: argparse.Namespace, stdout: TextIO, stderr: Text
 
     color = not args.no_color and "NO_COLOR" not in os.environ and stdout.isatty()
     for fmt, path in _outputs(args):
-        if fmt == "json":
-            _stream_json(doc, path, stdout)
+        if fmt == "json":  # written as it is encoded: a large scan's findings are not held twice
+            with _opened(path, stdout) as out:
+                doc.write_json(out)
         else:
             _write(render(doc, fmt, catalogue, color=color and path is None), path, stdout)
     if not args.quiet and any(path is not None for _, path in _outputs(args)):
