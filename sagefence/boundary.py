@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 EXTRA = "extra_forbidden"
+FORBID = {"extra": "forbid"}  # a dataclass's ``__pydantic_config__``: unknown keys are refused
 
 
 class Invalid(Exception):

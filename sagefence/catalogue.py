@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from sagefence.boundary import Invalid, validate
+from sagefence.boundary import FORBID, Invalid, validate
 from sagefence.status import Severity, SourceKind
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{3}$")
@@ -39,7 +39,7 @@ class CatalogueError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    __pydantic_config__ = {"extra": "forbid"}
+    __pydantic_config__ = FORBID
 
     id: str
     title: str

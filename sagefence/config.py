@@ -18,13 +18,12 @@ from typing import Annotated, Any
 
 import yaml
 
-from sagefence.boundary import EXTRA, Invalid, validate
+from sagefence.boundary import EXTRA, FORBID, Invalid, validate
 from sagefence.status import Severity
 
 CONFIG_NAMES = ("sagefence.yaml", ".sagefence.yaml")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_FORBID = {"extra": "forbid"}  # read by pydantic when it validates a config file
 
 
 class ConfigError(Exception):
@@ -83,7 +82,7 @@ _Reason = Annotated[str, _After(_reason)]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PassRoleExpectation:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     deployer: str
     role: str
@@ -92,14 +91,14 @@ class PassRoleExpectation:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expectations:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     passrole: tuple[PassRoleExpectation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scope:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     buckets: tuple[str, ...] = ("*",)
     vpcs: tuple[str, ...] = ()
@@ -107,7 +106,7 @@ class Scope:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleOverride:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     enabled: bool = True
     severity: Severity | None = None
@@ -116,7 +115,7 @@ class RuleOverride:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SuppressionRule:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     rule: str
     resource: str = "*"
@@ -126,21 +125,21 @@ class SuppressionRule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlatformEntry:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     end_of_support: date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Migration:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     target_platform: str = "notebook-al2023-v1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     account_id: _AccountId = "123456789012"
     region: _Region = "us-east-1"

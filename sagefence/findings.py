@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sagefence.boundary import EXTRA, Invalid, validate
+from sagefence.boundary import EXTRA, FORBID, Invalid, validate
 from sagefence.status import SEVERITIES, Severity, Status
 
 SCHEMA_VERSION = 1
-_FORBID = {"extra": "forbid"}  # read by pydantic when it validates a saved document
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceRef:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     type: str
     id: str
@@ -35,7 +34,7 @@ class ResourceRef:
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     reason: str
     source: str  # "config" | "template"
@@ -44,7 +43,7 @@ class Suppression:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     rule_id: str
     title: str
@@ -82,7 +81,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class ErrorEntry:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     target: str
     message: str
@@ -90,7 +89,7 @@ class ErrorEntry:
 
 @dataclass(frozen=True, slots=True)
 class SkippedEntry:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     target: str
     reason: str
@@ -98,7 +97,7 @@ class SkippedEntry:
 
 @dataclass(frozen=True, slots=True)
 class ToolInfo:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     version: str
     name: str = "sagefence"
@@ -130,7 +129,7 @@ class ScanInfo:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     fail: dict[str, int]
     pass_: int
@@ -145,7 +144,7 @@ class Summary:
 
 @dataclass(frozen=True)
 class FindingsDocument:
-    __pydantic_config__ = _FORBID
+    __pydantic_config__ = FORBID
 
     tool: ToolInfo
     scan: ScanInfo
