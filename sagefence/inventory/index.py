@@ -61,6 +61,15 @@ def _keys(raw: RawResource) -> Iterable[str]:
             yield value
 
 
+def _endpoints_by_vpc(inventory: Inventory) -> dict[str, list[tuple[int, VpcEndpoint]]]:
+    """VpcId -> (inventory position, endpoint) of every endpoint naming it."""
+    by_vpc: dict[str, list[tuple[int, VpcEndpoint]]] = {}
+    for position, endpoint in enumerate(inventory.of_type("AWS::EC2::VPCEndpoint")):
+        if isinstance(endpoint, VpcEndpoint) and isinstance(endpoint.vpc_id, str):
+            by_vpc.setdefault(endpoint.vpc_id, []).append((position, endpoint))
+    return by_vpc
+
+
 class Inventory:
     """What checks see. ``extra_roles`` are roles of other template groups, known by ARN only."""
 
@@ -80,7 +89,6 @@ class Inventory:
         self._typed: dict[int, Located] = {}
         self._by_type: dict[str, list[Located]] = {}
         self._policy_cache: dict[tuple[int, str], Any] = {}
-        self._endpoints_by_vpc: dict[str, list[tuple[int, VpcEndpoint]]] | None = None
         self._extra_roles = extra_roles if extra_roles is not None else {}  # shared: filled as groups load
         self._scp_cache: dict[str, list[Any]] = {}
         self._derived: dict[Callable[[Inventory], Any], Any] = {}
@@ -148,14 +156,10 @@ class Inventory:
 
     def endpoints_of(self, vpc: Located) -> list[VpcEndpoint]:
         """Endpoints whose VpcId names the VPC by any of its keys, in inventory order (indexed once)."""
-        if self._endpoints_by_vpc is None:
-            self._endpoints_by_vpc = {}
-            for position, e in enumerate(self._by_type.get("AWS::EC2::VPCEndpoint", ())):
-                if isinstance(e, VpcEndpoint) and isinstance(e.vpc_id, str):
-                    self._endpoints_by_vpc.setdefault(e.vpc_id, []).append((position, e))
+        by_vpc = self.derived(_endpoints_by_vpc)
         found: dict[int, VpcEndpoint] = {}
         for key in _keys(vpc.raw):
-            found.update(self._endpoints_by_vpc.get(key, ()))
+            found.update(by_vpc.get(key, ()))
         return [found[position] for position in sorted(found)]
 
     def exists(self, value: str) -> bool:
