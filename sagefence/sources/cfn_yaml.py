@@ -41,6 +41,13 @@ class LineDict(dict):
     key_lines: dict[str, int]
     mentions_import: bool = True
 
+    @classmethod
+    def of(cls, resources: dict[str, Any], key_lines: dict[str, int], text: str) -> LineDict:
+        made = cls(resources)
+        made.key_lines = key_lines
+        made.mentions_import = "ImportValue" in text
+        return made
+
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
@@ -171,10 +178,7 @@ def _json_key_lines(text: str, data: dict[str, Any]) -> None:
         if match:
             lines[logical_id] = text.count("\n", 0, match.start()) + 1
             pos = match.end()
-    wrapped = LineDict(resources)
-    wrapped.key_lines = lines
-    wrapped.mentions_import = "ImportValue" in text
-    data["Resources"] = wrapped
+    data["Resources"] = LineDict.of(resources, lines, text)
 
 
 def read_document(path: Path) -> Any:
@@ -209,10 +213,7 @@ def _load_yaml(text: str) -> Any:
     finally:
         loader.dispose()
     if lines is not None and isinstance(data, dict) and isinstance(data.get("Resources"), dict):
-        resources = LineDict(data["Resources"])
-        resources.key_lines = lines
-        resources.mentions_import = "ImportValue" in text
-        data["Resources"] = resources
+        data["Resources"] = LineDict.of(data["Resources"], lines, text)
     return data
 
 
