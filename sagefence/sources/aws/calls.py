@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections import Counter
@@ -28,10 +27,10 @@ def _shared_loader(data_path: str | None = None) -> Loader:
     return create_loader(data_path)
 
 
-def preload(services: Iterable[str]) -> None:
+def preload(session: boto3.Session, services: Iterable[str]) -> None:
     """Read the models every client of these services needs (service, endpoint rules, paginators:
-    tens of milliseconds of JSON each) into the shared loader."""
-    loader = _shared_loader(os.environ.get("AWS_DATA_PATH"))
+    tens of milliseconds of JSON each) into the loader the session's clients read from."""
+    loader = session._session.get_component("data_loader")
     for service in services:
         for kind in ("service-2", "endpoint-rule-set-1", "paginators-1"):
             loader.load_service_model(service, kind)
@@ -47,9 +46,8 @@ def _share_client_classes() -> None:
     per operation (EC2's 750), 13 of the 17 ms of CPU an EC2 client costs (SageMaker: 12 of 15).
     A scan makes one client per account, service and region (about 130 for 8 accounts x 3
     regions; over 40,000 for 500 accounts x 17 regions), all from sessions made alike by
-    ``new_session``, which register nothing on
-    ``creating-client-class``: for them the class is a function of the service model, built
-    once per service. Every other session (the caller's own code, tests) keeps botocore's
+    ``new_session``, which register nothing on ``creating-client-class``: for them the class is
+    a function of the service model, built once per service. Every other session (the caller's own code, tests) keeps botocore's
     behaviour, and so does a botocore without the hook."""
     original = getattr(ClientCreator, "_create_client_class", None)
     if original is None or getattr(original, "sagefence_shared", False):
@@ -180,7 +178,6 @@ class AccountClients:
                     self._counter.watch(made, self, region or "global")
                     self._clients[key] = made
         return made
-
 
     def release(self) -> None:
         """Close and forget every client: the account's work is done. (A later ``client`` call

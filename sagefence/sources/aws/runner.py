@@ -55,9 +55,9 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     counter = CallCounter()
     with _without_cyclic_gc():
         with ThreadPoolExecutor(max_workers=4) as setup:
-            # The service models are read while GetCallerIdentity is on the wire, not by the first tasks.
-            models = setup.submit(calls.preload, _MODELS if options.organization else _MODELS[1:])
             mine = accounts.caller_clients(options, counter)
+            # The service models are read while GetCallerIdentity is on the wire, not by the first tasks.
+            models = setup.submit(calls.preload, mine.session, _MODELS if options.organization else _MODELS[1:])
             out = Batch()
             # ListAccounts and DescribeRegions need the caller's credentials, not its identity: one
             # round trip for all three (GetCallerIdentity's failure is the one reported).
