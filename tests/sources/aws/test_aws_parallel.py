@@ -84,6 +84,53 @@ def test_scan_sessions_share_one_client_class_per_service(world: aws_world.World
     assert type(other.client("ec2")) is not type(ec2)
 
 
+def test_scan_sessions_share_one_service_model_and_one_alias_cache(world: aws_world.World) -> None:
+    import boto3
+
+    from sagefence.sources.aws import calls
+
+    first, second = calls.new_session(region="us-east-1"), calls.new_session(region="eu-west-1")
+    ec2, other_ec2, s3 = first.client("ec2"), second.client("ec2", region_name="eu-west-1"), second.client("s3")
+    assert ec2.meta.service_model is other_ec2.meta.service_model
+    assert s3.meta.service_model is not ec2.meta.service_model
+    # the operation models are built once per service, not once per client
+    assert ec2.meta.service_model.operation_model("DescribeVpcs") is other_ec2.meta.service_model.operation_model(
+        "DescribeVpcs"
+    )
+    assert ec2.meta.events._alias_name_cache is s3.meta.events._alias_name_cache
+    assert other_ec2.describe_vpcs()["Vpcs"] and s3.list_buckets()["Buckets"] is not None  # working clients
+    # handlers registered under an aliased service name still fire (botocore renames them)
+    seen: list[str] = []
+    ec2.meta.events.register("before-call.ec2.DescribeRegions", lambda **kw: seen.append("ec2"))
+    apigw = first.client("apigateway")
+    apigw.meta.events.register("before-call.apigateway.GetRestApis", lambda **kw: seen.append("apigateway"))
+    ec2.describe_regions()
+    apigw.get_rest_apis()
+    assert seen == ["ec2", "apigateway"]
+    # sessions made elsewhere keep botocore's own, per client
+    plain = boto3.Session(region_name="us-east-1")
+    one, two = plain.client("ec2"), plain.client("ec2")
+    assert one.meta.service_model is not two.meta.service_model
+    assert one.meta.service_model is not ec2.meta.service_model
+    assert one.meta.events._alias_name_cache is not two.meta.events._alias_name_cache
+
+
+def test_scan_sessions_read_models_as_plain_dicts_in_file_order(world: aws_world.World) -> None:
+    import json
+    from collections import OrderedDict
+
+    import botocore.loaders
+
+    from sagefence.sources.aws import calls
+
+    loader = calls.new_session(region="us-east-1")._session.get_component("data_loader")
+    ours = loader.load_service_model("kms", "service-2")
+    stock = botocore.loaders.create_loader().load_service_model("kms", "service-2")
+    assert type(ours) is dict and type(stock) is OrderedDict
+    assert json.dumps(ours) == json.dumps(stock)  # same content, same key order
+    assert list(ours["operations"]) == list(stock["operations"])
+
+
 def test_scan_sessions_read_models_from_aws_data_path(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, world: aws_world.World
 ) -> None:
