@@ -235,6 +235,31 @@ def test_scheduler_sweeps_the_cyclic_garbage_of_its_tasks() -> None:
             gc.enable()
 
 
+def test_what_the_scan_starts_from_is_frozen_before_its_tasks_run(
+    world: aws_world.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep walks what is not frozen: modules and service models left unfrozen made the first
+    one walk the whole heap with every worker stopped."""
+    import gc
+
+    from sagefence.sources.aws import runner
+
+    unfrozen_at_start: list[int] = []
+    run = runner._Scheduler.run
+
+    def counting(self: Any, handle: Any) -> None:
+        unfrozen_at_start.append(len(gc.get_objects()))
+        run(self, handle)
+
+    monkeypatch.setattr(runner._Scheduler, "run", counting)
+    before = len(gc.get_objects())
+    try:
+        collect(_options(4))
+    finally:
+        gc.unfreeze()
+    assert unfrozen_at_start and unfrozen_at_start[0] < before // 10
+
+
 def test_member_accounts_are_opened_a_window_at_a_time_and_closed_when_done(
     world: aws_world.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
