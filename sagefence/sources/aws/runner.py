@@ -33,8 +33,10 @@ from sagefence.sources.aws.errors import READ_ERRORS, Batch, describe
 from sagefence.sources.aws.options import LiveScanOptions, LiveScanResult, LiveScanSetupError
 
 REGIONAL = (collect_ec2, collect_s3, collect_kms, collect_notebooks, collect_workloads, collect_stacks)
-# Services whose models the scan reads, in the order it first needs them.
-_MODELS = ("organizations", "ec2", "iam", "kms", "s3", "sagemaker", "cloudformation")
+# The caller's clients the setup calls use (GetCallerIdentity, ListAccounts, DescribeRegions), and
+# the services whose models the tasks read, in the order they first need them.
+_SETUP_SERVICES = ("sts", "organizations", "ec2")
+_MODELS = ("iam", "kms", "s3", "sagemaker", "cloudformation")
 REGIONAL_TYPES = tuple(t for family in REGIONAL for t in family.TYPES)
 GLOBAL_TYPES = collect_iam.TYPES
 
@@ -56,8 +58,9 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     with _without_cyclic_gc():
         with ThreadPoolExecutor(max_workers=4) as setup:
             mine = accounts.caller_clients(options, counter)
-            # The service models are read while GetCallerIdentity is on the wire, not by the first tasks.
-            models = setup.submit(calls.preload, mine.session, _MODELS if options.organization else _MODELS[1:])
+            # The tasks' service models are read while the setup calls are on the wire.
+            services = _SETUP_SERVICES if options.organization else tuple(s for s in _SETUP_SERVICES if s != "organizations")
+            models = setup.submit(_warm_up, mine, services, _MODELS)
             out = Batch()
             # ListAccounts and DescribeRegions need the caller's credentials, not its identity: one
             # round trip for all three (GetCallerIdentity's failure is the one reported).
@@ -96,6 +99,21 @@ def run(options: LiveScanOptions) -> LiveScanResult:
         api_calls=counter.summary(),
         notices=tuple(dict.fromkeys(out.notices)),
     )
+
+
+def _warm_up(clients: AccountClients, setup_services: tuple[str, ...], task_services: tuple[str, ...]) -> None:
+    """Make the setup calls' clients, then read the models of the tasks' services.
+
+    In this order the setup calls leave first: read beside them, the models (tens of milliseconds
+    of CPU each) held the setup's client creation back, and a model the setup also needed was
+    parsed twice. A client that cannot be made is left to its setup call, which makes it again
+    and reports the failure as its own."""
+    for service in setup_services:
+        try:
+            clients.client(service)
+        except Exception:  # noqa: BLE001 - reported by the setup call that needs this client
+            continue
+    calls.preload(clients.session, task_services)
 
 
 @contextmanager

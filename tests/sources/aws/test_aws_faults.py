@@ -192,6 +192,40 @@ def test_no_credentials_is_a_setup_error(world: aws_world.World, monkeypatch: py
     assert raised.value.usage is True
 
 
+def test_setup_clients_come_before_the_models_and_their_failures_stay_the_setup_calls(
+    world: aws_world.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    from sagefence.sources.aws import calls
+
+    made: list[tuple[str, str | None]] = []
+    at_preload: list[list[tuple[str, str | None]]] = []
+    make, preload = calls.AccountClients.client, calls.preload
+
+    def client(self: calls.AccountClients, service: str, region: str | None = None) -> object:
+        if self.account == "caller" and (service, region) not in made:
+            made.append((service, region))
+        return make(self, service, region)
+
+    monkeypatch.setattr(calls.AccountClients, "client", client)
+    monkeypatch.setattr(
+        calls, "preload", lambda session, services: (at_preload.append(list(made)), preload(session, services))
+    )
+    collect(LiveScanOptions(regions=US, organization=True, role_name=aws_world.SCANNER_ROLE))
+    # each setup call may make its own client first; the models are read once all three exist
+    assert [sorted(m) for m in at_preload] == [[("ec2", None), ("organizations", None), ("sts", None)]]
+
+    def no_sts(self: calls.AccountClients, service: str, region: str | None = None) -> object:
+        if service == "sts":
+            raise NoCredentialsError()
+        return make(self, service, region)
+
+    monkeypatch.setattr(calls.AccountClients, "client", no_sts)
+    with pytest.raises(LiveScanSetupError, match="cannot use the AWS credentials: sts.GetCallerIdentity"):
+        collect(LiveScanOptions(regions=US))
+
+
 def test_calls_grow_by_a_fixed_few_per_resource(world: aws_world.World) -> None:
     region = "us-west-2"
     before = collect(LiveScanOptions(regions=(region,))).api_calls["total"]
