@@ -63,22 +63,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+LATENCY_MODELS = ("added", "total")
+
+
 class LatencyProxy(ThreadingHTTPServer):
-    """Forwards every request to moto after a fixed delay and counts them by service."""
+    """Forwards every request to moto and counts them by service; each call costs the latency:
+
+    - ``added``: the proxy waits the latency, then forwards; a call takes the latency plus moto's
+      own time (on this machine 4 to 10 ms, varying by run and load);
+    - ``total``: the proxy forwards at once and answers when the latency has passed since the
+      request arrived, as AWS's round trip includes its own processing; a call takes the latency,
+      or moto's time where moto is slower (``overruns``)."""
 
     daemon_threads = True
 
-    def __init__(self, upstream_port: int, latency_s: float) -> None:
+    def __init__(self, upstream_port: int, latency_s: float, model: str = "added") -> None:
         super().__init__(("127.0.0.1", 0), ProxyHandler)
-        self.upstream_port, self.latency_s = upstream_port, latency_s
+        if model not in LATENCY_MODELS:
+            raise ValueError(f"latency model {model!r}: one of {', '.join(LATENCY_MODELS)}")
+        self.upstream_port, self.latency_s, self.model = upstream_port, latency_s, model
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.upstream_s = 0.0
+        self.held_s = 0.0  # arrival to answer, summed: what the harness itself costs per call
+        self.overruns = 0
 
     def reset(self) -> None:
         with self.lock:
             self.counts.clear()
-            self.upstream_s = 0.0
+            self.upstream_s = self.held_s = 0.0
+            self.overruns = 0
 
     def total(self) -> int:
         with self.lock:
@@ -93,9 +107,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def forward(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         scope = SCOPE.search(self.headers.get("Authorization", ""))
+        arrived = time.perf_counter()
         with self.server.lock:
             self.server.counts[scope.group(2) if scope else "unsigned"] += 1
-        time.sleep(self.server.latency_s)
+        latency, total = self.server.latency_s, self.server.model == "total"
+        if not total:
+            time.sleep(latency)
         upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=60)
         start = time.perf_counter()
         try:
@@ -105,8 +122,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
             payload = answer.read()
         finally:
             upstream.close()
+            answered = time.perf_counter()
+            left = latency - (answered - arrived) if total else 0.0
             with self.server.lock:
-                self.server.upstream_s += time.perf_counter() - start
+                self.server.upstream_s += answered - start
+                self.server.overruns += total and left <= 0
+        if left > 0:
+            time.sleep(left)
+        with self.server.lock:
+            self.server.held_s += time.perf_counter() - arrived
         self.send_response(answer.status, answer.reason)
         for key, value in answer.getheaders():
             if key.lower() not in HOP_BY_HOP | {"content-length"}:
@@ -309,14 +333,14 @@ def api_total(document: dict[str, Any]) -> int | None:
 
 def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, timeout: float,
          workdir: Path) -> dict[str, Any]:
-    output = workdir / f"scan-l{proxy.latency_s * 1000:g}-w{workers}.json"
+    output = workdir / f"scan-{proxy.model}-l{proxy.latency_s * 1000:g}-w{workers}.json"
     output.unlink(missing_ok=True)
     cmd = [str(sagefence_venv() / "sagefence"), "scan", "account", "--organization", "--role-name", ROLE,
            "--regions", ",".join(regions), "--max-workers", str(workers), "--format", "json",
            "--output", str(output), "--quiet"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(DUMMY, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.server_address[1]}")
-    peak_file = workdir / f"peak-l{proxy.latency_s * 1000:g}-w{workers}.txt"
+    peak_file = workdir / f"peak-{proxy.model}-l{proxy.latency_s * 1000:g}-w{workers}.txt"
     peak_file.unlink(missing_ok=True)
     if GNU_TIME.exists():  # the scan's own peak RSS (GNU time's %M, kilobytes)
         cmd = [str(GNU_TIME), "-f", "%M", "-o", str(peak_file), *cmd]
@@ -328,13 +352,14 @@ def scan(proxy: LatencyProxy, moto_pid: int, regions: list[str], workers: int, t
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return {"workers": workers, "latency_ms": proxy.latency_s * 1000, "status": "timeout",
+        return {"workers": workers, "latency_ms": proxy.latency_s * 1000, "model": proxy.model, "status": "timeout",
                 "note": f"no answer within {timeout:.0f} s"}
     wall = time.perf_counter() - start
     moto_cpu = process_cpu_s(moto_pid) - cpu[0]
     scan_cpu = own_cpu_s(resource.RUSAGE_CHILDREN) - cpu[1]
     proxy_cpu = own_cpu_s(resource.RUSAGE_SELF) - cpu[2]
-    result: dict[str, Any] = {"workers": workers, "latency_ms": proxy.latency_s * 1000, "wall_s": wall,
+    result: dict[str, Any] = {"workers": workers, "latency_ms": proxy.latency_s * 1000, "model": proxy.model,
+                              "wall_s": wall, "held_s": proxy.held_s, "overruns": proxy.overruns,
                               "exit_code": proc.returncode, "proxy_requests": proxy.total(),
                               "proxy_by_service": dict(proxy.counts), "moto_s": proxy.upstream_s,
                               "moto_cpu_s": moto_cpu, "scan_cpu_s": scan_cpu, "proxy_cpu_s": proxy_cpu,
@@ -380,11 +405,13 @@ def derive(result: dict[str, Any], resources: int, latency_s: float, capacity: f
         server_bound = max(result["server_use"], result["need_over_capacity"]) >= SERVER_BOUND
         result["saturated"] = "moto" if server_bound else "cpu" if result["cpu_busy"] >= CPU_BOUND else ""
         ideal = calls * latency_s / result["workers"]
-        # What moto itself adds to each call (forwarded to answered, as the proxy saw it), and the
+        # What moto itself takes per call (forwarded to answered, as the proxy saw it), and the
         # wall time an infinitely fast scanner would need against this server: the ideal stays
-        # latency only; this is the floor the harness allows.
+        # latency only; this is the floor the harness allows. Under the added model moto's time
+        # comes on top of the latency, under the total model it is inside it unless it is longer.
         server_s = result["moto_s"] / result["proxy_requests"] if result.get("proxy_requests") else 0.0
-        floor = calls * (latency_s + server_s) / result["workers"]
+        per_call = max(latency_s, server_s) if result.get("model") == "total" else latency_s + server_s
+        floor = calls * per_call / result["workers"]
         result.update(calls_per_resource=calls / resources, ideal_s=ideal,
                       wall_over_ideal=result["wall_s"] / ideal if ideal else None,
                       server_ms_per_call=server_s * 1000, floor_s=floor,
@@ -396,11 +423,11 @@ def table(report: dict[str, Any]) -> str:
     warm = report["warm_up"]
     if warm["status"] not in ("ok", "partial"):
         return f"scan account is not available: {warm['status']}: {warm.get('note', '')}"
-    lines = [f"{'latency':>7} {'workers':>7} {'wall s':>7} {'calls':>6} {'proxy':>6} {'per res':>7} {'ideal s':>7} "
+    lines = [f"{'latency':>7} {'model':>5} {'workers':>7} {'wall s':>7} {'calls':>6} {'proxy':>6} {'per res':>7} {'ideal s':>7} "
              f"{'wall/ideal':>10} {'srv ms':>6} {'wall/floor':>10} {'need/cap':>8} {'srv use':>7} {'moto cpu':>8} "
              f"{'scan cpu':>8} {'scan MB':>7} {'busy':>5} {'limit':>5}  status"]
     for r in report["runs"]:
-        head = f"{r['latency_ms']:>5g}ms {r['workers']:>7}"
+        head = f"{r['latency_ms']:>5g}ms {r.get('model', 'added'):>5} {r['workers']:>7}"
         if "calls_per_resource" not in r:
             lines.append(f"{head} {'':>112}  {r['status']}: {r.get('note', '')}")
             continue
@@ -420,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", default="20,100",
                         help="comma-separated: each latency runs every worker count on the same seeded moto")
     parser.add_argument("--workers", default="1,4,16,32")
+    parser.add_argument("--latency-model", default="added",
+                        help="comma-separated, each runs every latency: 'added' (the proxy waits the latency, "
+                             "then forwards: moto's time comes on top) or 'total' (answers when the latency has "
+                             "passed since the request arrived: moto's time is inside it, as AWS's is)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per scan")
     parser.add_argument("--moto-as-is", action="store_true",
                         help="run moto.server unchanged (its per-request Host lookup lists its package from disk)")
@@ -431,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     regions = [r for r in args.regions.split(",") if r]
     workers = [int(w) for w in args.workers.split(",") if w]
     latencies = [float(v) for v in args.latency_ms.split(",") if v]
+    models = [m for m in args.latency_model.split(",") if m]
+    if not models or any(m not in LATENCY_MODELS for m in models):
+        parser.error(f"--latency-model takes {' or '.join(LATENCY_MODELS)}, comma-separated")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     scanner = sagefence_venv()  # the work tree, installed as in bench_templates (not timed)
     moto_port = free_port()
@@ -452,12 +486,14 @@ def main(argv: list[str] | None = None) -> int:
             warm = scan(proxy, moto.pid, regions, max(workers), args.timeout, Path(tmp))
         print(f"warm-up (W={max(workers)}): {warm['status']} {warm.get('note', '')}", flush=True)
         runs = []
-        for latency in latencies if warm["status"] in ("ok", "partial") else []:
-            proxy.latency_s = latency / 1000
+        plan = [(m, latency) for m in models for latency in latencies] if warm["status"] in ("ok", "partial") else []
+        for model, latency in plan:
+            proxy.model, proxy.latency_s = model, latency / 1000
             for count in workers:
                 runs.append(derive(scan(proxy, moto.pid, regions, count, args.timeout, args.out_dir),
                                    seeded["resources"], latency / 1000, capacity["calls_per_s"]))
-                print(f"  {latency:g} ms W={count}: {runs[-1]['status']} {runs[-1].get('wall_s', 0):.2f} s", flush=True)
+                print(f"  {latency:g} ms {model} W={count}: {runs[-1]['status']} {runs[-1].get('wall_s', 0):.2f} s",
+                      flush=True)
     finally:
         proxy.shutdown()
         moto.terminate()
@@ -467,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
             moto.kill()
             moto.wait(timeout=30)
     report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
-                           args.resources, "latency_ms": latencies, "workers": workers, "cores": CORES,
+                           args.resources, "latency_ms": latencies, "latency_models": models, "workers": workers, "cores": CORES,
                            "moto": moto_version(), "moto_tuned": not args.moto_as_is, "python": sys.version.split()[0],
                            "scanner_botocore": installed_version(scanner, "botocore"),
                            "load_average_at_end": os.getloadavg()},
