@@ -57,7 +57,7 @@ def preload(session: boto3.Session, services: Iterable[str]) -> None:
 # Event emitters of the sessions made by new_session: their clients share one service model and
 # one class per service, and one cache of event-name aliases.
 _OUR_EMITTERS: weakref.WeakSet[Any] = weakref.WeakSet()
-_MODELS: dict[tuple[str, str | None, Any], ServiceModel] = {}
+_SERVICE_MODELS: dict[tuple[str, str | None, Any], ServiceModel] = {}
 _CLASSES: dict[tuple[str, str | None], type] = {}
 _ALIASED_NAMES: dict[str, str] = {}
 
@@ -95,9 +95,9 @@ def _share_per_service() -> None:
         if getattr(self, "_event_emitter", None) not in _OUR_EMITTERS or loader is None:
             return load_model(self, service_name, api_version)
         key = (service_name, api_version, loader)
-        made = _MODELS.get(key)
+        made = _SERVICE_MODELS.get(key)
         if made is None:
-            made = _MODELS.setdefault(key, load_model(self, service_name, api_version))
+            made = _SERVICE_MODELS.setdefault(key, load_model(self, service_name, api_version))
         return made
 
     def create_client_class(self: ClientCreator, service_name: str, service_model: Any) -> type:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,8 +59,8 @@ def run(options: LiveScanOptions) -> LiveScanResult:
         with ThreadPoolExecutor(max_workers=4) as setup:
             mine = accounts.caller_clients(options, counter)
             # The tasks' service models are read while the setup calls are on the wire.
-            services = _SETUP_SERVICES if options.organization else tuple(s for s in _SETUP_SERVICES if s != "organizations")
-            models = setup.submit(_warm_up, mine, services, _MODELS)
+            setup_services = [s for s in _SETUP_SERVICES if options.organization or s != "organizations"]
+            models = setup.submit(_warm_up, mine, setup_services, _MODELS)
             out = Batch()
             # ListAccounts and DescribeRegions need the caller's credentials, not its identity: one
             # round trip for all three (GetCallerIdentity's failure is the one reported).
@@ -101,7 +101,7 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     )
 
 
-def _warm_up(clients: AccountClients, setup_services: tuple[str, ...], task_services: tuple[str, ...]) -> None:
+def _warm_up(clients: AccountClients, setup_services: Iterable[str], task_services: Iterable[str]) -> None:
     """Make the setup calls' clients, then read the models of the tasks' services.
 
     In this order the setup calls leave first: read beside them, the models (tens of milliseconds
