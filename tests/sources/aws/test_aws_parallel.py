@@ -131,6 +131,42 @@ def test_scan_sessions_read_models_as_plain_dicts_in_file_order(world: aws_world
     assert list(ours["operations"]) == list(stock["operations"])
 
 
+def test_scan_loader_finds_a_service_without_listing_every_service(tmp_path: Any) -> None:
+    import json
+
+    import botocore.loaders
+    from botocore.exceptions import UnknownServiceError
+
+    from sagefence.sources.aws import calls
+
+    newer = tmp_path / "kms" / "2099-01-01"
+    newer.mkdir(parents=True)
+    (newer / "service-2.json").write_text(json.dumps({"metadata": {"apiVersion": "2099-01-01"}, "operations": {}}))
+    for data_path in (None, str(tmp_path)):
+        ours = calls._shared_loader.__wrapped__(data_path)
+        stock = botocore.loaders.create_loader(data_path)
+
+        def listed(type_name: str) -> list[str]:
+            raise AssertionError(f"listed every service for {type_name}")
+
+        ours.list_available_services = listed  # type: ignore[method-assign]
+        for service, type_name, version in [
+            ("sts", "service-2", None),
+            ("kms", "service-2", None),
+            ("kms", "service-2", "2014-11-01"),
+            ("sagemaker", "paginators-1", None),
+            ("s3", "endpoint-rule-set-1", None),
+        ]:
+            got = ours.load_service_model(service, type_name, version)
+            assert json.dumps(got) == json.dumps(stock.load_service_model(service, type_name, version))
+        latest = ours.load_service_model("kms", "service-2")["metadata"]["apiVersion"]
+        assert latest == ("2099-01-01" if data_path else "2014-11-01")
+        del ours.list_available_services  # an unknown service: botocore's own check, and its error
+        for unknown in ("no-such-service", "../kms", ""):
+            with pytest.raises(UnknownServiceError):
+                ours.load_service_model(unknown, "service-2")
+
+
 def test_scan_sessions_read_models_from_aws_data_path(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, world: aws_world.World
 ) -> None:
