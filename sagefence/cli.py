@@ -1,4 +1,4 @@
-"""The command line: ``main(argv, stdout, stderr) -> exit status``; no boto3 unless a live command runs."""
+"""The command line: ``main(argv, stdout, stderr) -> exit status``; no botocore unless a live command runs."""
 
 from __future__ import annotations
 

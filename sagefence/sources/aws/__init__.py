@@ -1,6 +1,6 @@
 """Live AWS source: read-only collection of CloudFormation-shaped resources.
 
-Importing this package does not import boto3; ``collect`` does, when called.
+Importing this package does not import botocore; ``collect`` does, when called.
 """
 
 from __future__ import annotations

@@ -33,9 +33,8 @@ def caller_clients(options: LiveScanOptions, counter: CallCounter) -> AccountCli
     """The caller's clients, before its account is known (calls are credited to it by ``identify``)."""
     try:
         session = calls.new_session(profile=options.profile)
-        return AccountClients(
-            UNKNOWN, session, counter, session.region_name or DEFAULT_REGION, pool=options.max_workers
-        )
+        region = session.get_config_variable("region")
+        return AccountClients(UNKNOWN, session, counter, region or DEFAULT_REGION, pool=options.max_workers)
     except ProfileNotFound as err:
         raise LiveScanSetupError(f"--profile: {err}", usage=True) from err
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-import boto3
 import botocore.session
 from botocore.client import ClientCreator
 from botocore.config import Config
@@ -72,10 +71,10 @@ def _shared_loader(data_path: str | None = None) -> Loader:
     return _OneServiceLoader(extra_search_paths=extra, file_loader=_PlainJSONFileLoader())
 
 
-def preload(session: boto3.Session, services: Iterable[str]) -> None:
+def preload(session: botocore.session.Session, services: Iterable[str]) -> None:
     """Read the models every client of these services needs (service, endpoint rules, paginators:
     tens of milliseconds of JSON each) into the loader the session's clients read from."""
-    loader = session._session.get_component("data_loader")
+    loader = session.get_component("data_loader")
     for service in services:
         for kind in ("service-2", "endpoint-rule-set-1", "paginators-1"):
             loader.load_service_model(service, kind)
@@ -155,18 +154,21 @@ def new_session(
     profile: str | None = None,
     credentials: Credentials | None = None,
     region: str | None = None,
-) -> boto3.Session:
+) -> botocore.session.Session:
     """Every session of a scan is made here (tests wrap it to register fault injectors).
 
     ``credentials`` (a member account's, refreshable) come first in the provider chain;
     without them the usual chain applies (``profile``, environment, files, instance role).
+    A botocore session, not boto3's: the scan uses clients only, and boto3 costs 25-30 ms of
+    imports (s3transfer, multiprocessing) and a resource-model search path on every session.
     """
-    core = botocore.session.Session(profile=profile if credentials is None else None)
-    core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))
+    session = botocore.session.Session(profile=profile if credentials is None else None)
+    session.register_component("data_loader", _shared_loader(session.get_config_variable("data_path")))
     if credentials is not None:
-        core.get_component("credential_provider").insert_before("env", _Given(credentials))
-    session = boto3.Session(botocore_session=core, region_name=region)
-    emitter = core.get_component("event_emitter")
+        session.get_component("credential_provider").insert_before("env", _Given(credentials))
+    if region is not None:
+        session.set_config_variable("region", region)
+    emitter = session.get_component("event_emitter")
     _OUR_EMITTERS.add(emitter)
     if isinstance(emitter, EventAliaser) and getattr(emitter, "_event_aliases", None) == EVENT_ALIASES:
         emitter._alias_name_cache = _ALIASED_NAMES
@@ -234,13 +236,13 @@ class CallCounter:
 
 
 class AccountClients:
-    """One boto3 session per account and one client per (service, region), shared by every
+    """One botocore session per account and one client per (service, region), shared by every
     worker thread: botocore clients are thread-safe, sessions are not, so clients are made
     under the account's lock, once. Each client's connection pool holds ``pool`` connections
     (the scan's worker count), so no thread waits for or discards a connection."""
 
     def __init__(
-        self, account: str, session: boto3.Session, counter: CallCounter, home_region: str, pool: int = 10
+        self, account: str, session: botocore.session.Session, counter: CallCounter, home_region: str, pool: int = 10
     ) -> None:
         self.account = account
         self.session = session
@@ -259,7 +261,9 @@ class AccountClients:
             with self._lock:
                 made = self._clients.get(key)
                 if made is None:
-                    made = self.session.client(service, region_name=region or self.home_region, config=self._config)
+                    made = self.session.create_client(
+                        service, region_name=region or self.home_region, config=self._config
+                    )
                     self._counter.watch(made, self, region or "global")
                     self._clients[key] = made
         return made

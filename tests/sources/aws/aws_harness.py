@@ -25,9 +25,10 @@ def injected(*handlers: tuple[str, Callable[..., Any], bool]) -> Iterator[list[s
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         session = original(*args, **kwargs)
-        session.events.register("provide-client-params", record)
+        events = session.get_component("event_emitter")
+        events.register("provide-client-params", record)
         for event, handler, first in handlers:
-            (session.events.register_first if first else session.events.register)(event, handler)
+            (events.register_first if first else events.register)(event, handler)
         return session
 
     with mock.patch.object(calls, "new_session", wrapped):

@@ -8,8 +8,17 @@ import sys
 from sagefence.sources.aws import LiveScanOptions, scanner_policy
 
 
-def test_importing_the_package_does_not_import_boto3() -> None:
-    code = "import sys, sagefence.sources.aws as a; a.scanner_policy(); assert 'boto3' not in sys.modules, 'boto3'"
+def test_importing_the_package_does_not_import_botocore() -> None:
+    code = (
+        "import sys, sagefence.sources.aws as a; a.scanner_policy()\n"
+        "assert not {'boto3', 'botocore'} & set(sys.modules), 'botocore'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_live_scan_imports_botocore_but_not_boto3() -> None:
+    """boto3 is 25-30 ms of imports (s3transfer, multiprocessing) a scan has no use for."""
+    code = "import sys, sagefence.sources.aws.runner; assert 'botocore' in sys.modules and 'boto3' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

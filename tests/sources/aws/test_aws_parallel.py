@@ -37,13 +37,13 @@ def _clients_made() -> Iterator[list[tuple[int, str, str | None]]]:
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         session = original(*args, **kwargs)
-        make = session.client
+        make = session.create_client
 
         def client(service: str, *rest: Any, **options: Any) -> Any:
             made.append((id(session), service, options.get("region_name")))
             return make(service, *rest, **options)
 
-        session.client = client
+        session.create_client = client
         return session
 
     with mock.patch.object(calls, "new_session", wrapped):
@@ -74,10 +74,9 @@ def test_scan_sessions_share_one_client_class_per_service(world: aws_world.World
     from sagefence.sources.aws import calls
 
     first, second = calls.new_session(region="us-east-1"), calls.new_session(region="eu-west-1")
-    ec2 = first.client("ec2")
-    assert type(second.client("ec2")) is type(ec2) and type(first.client("s3")) is not type(ec2)
-    assert second.client("ec2", region_name="eu-west-1").describe_vpcs()["Vpcs"]  # a working client
-    assert hasattr(second.client("s3"), "upload_file")  # boto3's own additions to the class are kept
+    ec2 = first.create_client("ec2")
+    assert type(second.create_client("ec2")) is type(ec2) and type(first.create_client("s3")) is not type(ec2)
+    assert second.create_client("ec2", region_name="eu-west-1").describe_vpcs()["Vpcs"]  # a working client
     # sessions made elsewhere keep botocore's class per client
     other = boto3.Session(region_name="us-east-1")
     assert type(other.client("ec2")) is not type(other.client("ec2"))
@@ -90,7 +89,8 @@ def test_scan_sessions_share_one_service_model_and_one_alias_cache(world: aws_wo
     from sagefence.sources.aws import calls
 
     first, second = calls.new_session(region="us-east-1"), calls.new_session(region="eu-west-1")
-    ec2, other_ec2, s3 = first.client("ec2"), second.client("ec2", region_name="eu-west-1"), second.client("s3")
+    ec2, s3 = first.create_client("ec2"), second.create_client("s3")
+    other_ec2 = second.create_client("ec2", region_name="eu-west-1")
     assert ec2.meta.service_model is other_ec2.meta.service_model
     assert s3.meta.service_model is not ec2.meta.service_model
     # the operation models are built once per service, not once per client
@@ -102,7 +102,7 @@ def test_scan_sessions_share_one_service_model_and_one_alias_cache(world: aws_wo
     # handlers registered under an aliased service name still fire (botocore renames them)
     seen: list[str] = []
     ec2.meta.events.register("before-call.ec2.DescribeRegions", lambda **kw: seen.append("ec2"))
-    apigw = first.client("apigateway")
+    apigw = first.create_client("apigateway")
     apigw.meta.events.register("before-call.apigateway.GetRestApis", lambda **kw: seen.append("apigateway"))
     ec2.describe_regions()
     apigw.get_rest_apis()
@@ -123,7 +123,7 @@ def test_scan_sessions_read_models_as_plain_dicts_in_file_order(world: aws_world
 
     from sagefence.sources.aws import calls
 
-    loader = calls.new_session(region="us-east-1")._session.get_component("data_loader")
+    loader = calls.new_session(region="us-east-1").get_component("data_loader")
     ours = loader.load_service_model("kms", "service-2")
     stock = botocore.loaders.create_loader().load_service_model("kms", "service-2")
     assert type(ours) is dict and type(stock) is OrderedDict
@@ -173,10 +173,10 @@ def test_scan_sessions_read_models_from_aws_data_path(
     from sagefence.sources.aws import calls
 
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
-    loader = calls.new_session(region="us-east-1")._session.get_component("data_loader")
+    loader = calls.new_session(region="us-east-1").get_component("data_loader")
     assert str(tmp_path) in loader.search_paths
     monkeypatch.delenv("AWS_DATA_PATH")
-    assert str(tmp_path) not in calls.new_session(region="us-east-1")._session.get_component("data_loader").search_paths
+    assert str(tmp_path) not in calls.new_session(region="us-east-1").get_component("data_loader").search_paths
 
 
 def test_scheduler_runs_shallow_tasks_first_and_raises_a_tasks_bug() -> None:
