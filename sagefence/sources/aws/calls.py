@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -12,11 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 import botocore.session
+from botocore import handlers as builtin
 from botocore.client import ClientCreator
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, Credentials
 from botocore.exceptions import DataNotFoundError
-from botocore.hooks import EVENT_ALIASES, EventAliaser
+from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter
 from botocore.loaders import JSONFileLoader, Loader, instance_cache
 from botocore.model import ServiceModel
 
@@ -59,7 +61,7 @@ class _OneServiceLoader(Loader):
 
 def _plain_name(name: str) -> bool:
     """A folder name of its own: botocore's listing can only ever find such names."""
-    separators = {os.sep, os.altsep} - {None}
+    separators = [sep for sep in (os.sep, os.altsep) if sep]
     return bool(name) and name not in (".", "..") and not any(sep in name for sep in separators)
 
 
@@ -162,7 +164,11 @@ def new_session(
     A botocore session, not boto3's: the scan uses clients only, and boto3 costs 25-30 ms of
     imports (s3transfer, multiprocessing) and a resource-model search path on every session.
     """
-    session = botocore.session.Session(profile=profile if credentials is None else None)
+    session = botocore.session.Session(
+        profile=profile if credentials is None else None,
+        event_hooks=_builtin_handlers(),
+        include_builtin_handlers=False,
+    )
     session.register_component("data_loader", _shared_loader(session.get_config_variable("data_path")))
     if credentials is not None:
         session.get_component("credential_provider").insert_before("env", _Given(credentials))
@@ -173,6 +179,39 @@ def new_session(
     if isinstance(emitter, EventAliaser) and getattr(emitter, "_event_aliases", None) == EVENT_ALIASES:
         emitter._alias_name_cache = _ALIASED_NAMES
     return session
+
+
+_BUILTINS_LOCK = threading.Lock()
+_BUILTINS: list[tuple[tuple[Any, ...], HierarchicalEmitter]] = []  # (the handlers, an emitter holding them)
+
+
+def _builtin_handlers() -> HierarchicalEmitter:
+    """An emitter holding botocore's built-in handlers, for a new session.
+
+    A botocore session registers its ~130 built-in handlers one by one, each name aliased and
+    each handler's signature inspected: 5 of the 7 ms a session costs, once per account. They
+    are registered once here, as botocore does, and each session gets a copy of the result (a
+    copy of the handler tree, as every botocore client gets of its session's). The handlers are
+    whatever ``BUILTIN_HANDLERS`` holds when the session is made, as for botocore's own: moto
+    and test harnesses add theirs there."""
+    specs = tuple(builtin.BUILTIN_HANDLERS)
+    with _BUILTINS_LOCK:
+        if not _BUILTINS or _BUILTINS[0][0] != specs:
+            emitter = HierarchicalEmitter()
+            aliased = EventAliaser(emitter)
+            aliased._alias_name_cache = _ALIASED_NAMES
+            for event_name, handler, *how in specs:
+                if not how:
+                    aliased.register(event_name, handler)
+                elif how[0] is builtin.REGISTER_FIRST:
+                    aliased.register_first(event_name, handler)
+                elif how[0] is builtin.REGISTER_LAST:
+                    aliased.register_last(event_name, handler)
+            _BUILTINS[:] = [(specs, emitter)]
+        template = _BUILTINS[0][1]
+    made = copy.copy(template)
+    made._lookup_cache = {}  # botocore's copy shares it with the template
+    return made
 
 
 class _Given(CredentialProvider):

@@ -131,6 +131,44 @@ def test_scan_sessions_read_models_as_plain_dicts_in_file_order(world: aws_world
     assert list(ours["operations"]) == list(stock["operations"])
 
 
+def test_scan_sessions_start_with_botocores_builtin_handlers_registered_once() -> None:
+    import botocore.session
+    from botocore import handlers as builtin
+
+    from sagefence.sources.aws import calls
+
+    def handlers(session: Any, name: str) -> list[Any]:
+        events = session.get_component("event_emitter")
+        return list(events._emitter._handlers.prefix_search(events._alias_event_name(name)))
+
+    names = {spec[0] for spec in builtin.BUILTIN_HANDLERS} | {
+        "before-call.s3.GetBucketPolicy",
+        "needs-retry.sts.AssumeRole",
+        "before-parameter-build.sagemaker.ListNotebookInstances",
+        "after-call.ec2.DescribeRegions",
+        "choose-signer.kms.GetKeyPolicy",
+    }
+    stock, ours, again = botocore.session.Session(), calls.new_session(), calls.new_session()
+    for name in sorted(names):
+        assert handlers(ours, name) == handlers(stock, name), name
+    assert sum(map(len, (handlers(ours, n) for n in names))) > len(builtin.BUILTIN_HANDLERS) // 2
+    # each session has its own: what one registers, another does not see
+    ours.get_component("event_emitter").register("before-call.kms.ListKeys", lambda **_: None)
+    assert len(handlers(ours, "before-call.kms.ListKeys")) == len(handlers(again, "before-call.kms.ListKeys")) + 1
+    assert handlers(calls.new_session(), "before-call.kms.ListKeys") == handlers(again, "before-call.kms.ListKeys")
+
+    # what BUILTIN_HANDLERS holds when a session is made (moto and harnesses add theirs there)
+    def added(**_: Any) -> None:
+        return None
+
+    builtin.BUILTIN_HANDLERS.append(("before-call.kms.ListKeys", added))
+    try:
+        assert added in handlers(calls.new_session(), "before-call.kms.ListKeys")
+    finally:
+        builtin.BUILTIN_HANDLERS.remove(("before-call.kms.ListKeys", added))
+    assert added not in handlers(calls.new_session(), "before-call.kms.ListKeys")
+
+
 def test_scan_loader_finds_a_service_without_listing_every_service(tmp_path: Any) -> None:
     import json
 
