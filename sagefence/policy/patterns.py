@@ -139,44 +139,48 @@ def action_matches(pattern: str, action: str) -> bool:
     return _action_matcher((pattern,)).matches(action)
 
 
-class _ActionMatcher:
-    """A statement's Action list, split by shape: exact names and ``prefix*`` patterns
-    (nearly all of them) are compared as lower-case text; only the rest (``?``, inner
-    ``*``) becomes a regex. Compiling a regex per list was most of a small scan's policy time."""
+class _SplitMatcher:
+    """A pattern list split by shape: exact text and ``prefix*`` patterns (nearly all of them)
+    are compared as text; only the rest (``?``, inner ``*``) becomes one regex. Compiling a regex
+    per list was most of a small scan's policy time for Action lists, and for Resource lists
+    (each bucket's policy names its own ARNs) a third of a live scan's evaluation."""
 
-    __slots__ = ("exact", "prefixes", "regex")
+    __slots__ = ("exact", "prefixes", "regex", "fold")
 
-    def __init__(self, patterns: tuple[str, ...]) -> None:
-        exact: set[str] = set()
-        prefixes: list[str] = []
-        others: list[str] = []
-        for pattern in patterns:
-            lowered = pattern.lower()
-            if OPAQUE_OPEN in pattern or "?" in pattern or "*" in lowered[:-1]:
-                others.append(pattern)
-            elif lowered.endswith("*"):
-                prefixes.append(lowered[:-1])
-            else:
-                exact.add(lowered)
+    def __init__(self, exact: set[str], prefixes: list[str], regex: re.Pattern[str] | None, fold: bool) -> None:
         self.exact = frozenset(exact)
         self.prefixes = tuple(prefixes)
-        self.regex = re.compile(
-            "|".join(f"(?:{action_regex(p).pattern})" for p in others), re.IGNORECASE | re.DOTALL
-        ) if others else None
+        self.regex = regex
+        self.fold = fold  # compare lower-cased (the regex ignores case itself)
 
-    def matches(self, action: str) -> bool:
-        lowered = action.lower()
-        if lowered in self.exact:
+    def matches(self, value: str) -> bool:
+        text = value.lower() if self.fold else value
+        if text in self.exact or text.startswith(self.prefixes):
             return True
-        for prefix in self.prefixes:
-            if lowered.startswith(prefix):
-                return True
-        return self.regex is not None and self.regex.fullmatch(action) is not None
+        return self.regex is not None and self.regex.fullmatch(value) is not None
+
+
+def _split_actions(patterns: tuple[str, ...]) -> _SplitMatcher:
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    others: list[str] = []
+    for pattern in patterns:
+        lowered = pattern.lower()
+        if OPAQUE_OPEN in pattern or "?" in pattern or "*" in lowered[:-1]:
+            others.append(pattern)
+        elif lowered.endswith("*"):
+            prefixes.append(lowered[:-1])
+        else:
+            exact.add(lowered)
+    regex = re.compile(
+        "|".join(f"(?:{action_regex(p).pattern})" for p in others), re.IGNORECASE | re.DOTALL
+    ) if others else None
+    return _SplitMatcher(exact, prefixes, regex, fold=True)
 
 
 @lru_cache(maxsize=4096)
-def _action_matcher(patterns: tuple[str, ...]) -> _ActionMatcher:
-    return _ActionMatcher(patterns)
+def _action_matcher(patterns: tuple[str, ...]) -> _SplitMatcher:
+    return _split_actions(patterns)
 
 
 def any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
@@ -222,18 +226,43 @@ def _arn_source(segments: tuple[tuple[Token, ...], ...]) -> str | None:
     return "".join(out)
 
 
+def _arn_plain(segments: tuple[tuple[Token, ...], ...]) -> tuple[bool, str] | None:
+    """(True, text) for a pattern of literal text only, (False, prefix) for literal text and one
+    ``*`` at its very end (which takes the rest of the ARN, colons too): what ``_arn_source``'s
+    regex would match, as text. None for any other shape."""
+    last = len(segments) - 1
+    text: list[str] = []
+    for i, segment in enumerate(segments):
+        for k, token in enumerate(segment):
+            if token[0] == STAR and i == last and k == len(segment) - 1:
+                return False, "".join(text)
+            if token[0] in (STAR, ONE) or (i != last and ":" in token[1]):
+                return None
+            text.append(token[1])
+        if i != last:
+            text.append(":")
+    return True, "".join(text)
+
+
 @lru_cache(maxsize=4096)
-def _static_arns_regex(patterns: tuple[str, ...], variables: bool) -> re.Pattern[str] | None:
-    """One regex for a list of ARN patterns, or None if one of them holds a variable."""
-    sources = []
+def _static_arns_matcher(patterns: tuple[str, ...], variables: bool) -> _SplitMatcher | None:
+    """A matcher for a list of ARN patterns, or None if one of them holds a variable."""
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    sources: list[str] = []
     for pattern in patterns:
         segments = _arn_segments(pattern, variables)
         if any(token[0] == VAR for segment in segments for token in segment):
             return None
+        plain = _arn_plain(segments)
+        if plain is not None:
+            (exact.add if plain[0] else prefixes.append)(plain[1])
+            continue
         source = _arn_source(segments)
         if source is not None:
             sources.append(f"(?:{source})")
-    return re.compile("|".join(sources) or "(?!)", re.DOTALL)
+    regex = re.compile("|".join(sources), re.DOTALL) if sources else None
+    return _SplitMatcher(exact, prefixes, regex, fold=False)
 
 
 @lru_cache(maxsize=8192)
@@ -255,9 +284,9 @@ def arn_match(pattern: str, value: str, context: Context, variables: bool = True
 
 def any_arn_matches(patterns: tuple[str, ...], value: str, context: Context, variables: bool = True) -> bool:
     """Whether any of the ARN patterns matches `value`; variables resolved from `context`."""
-    static = _static_arns_regex(patterns, variables)
+    static = _static_arns_matcher(patterns, variables)
     if static is not None:
-        return static.fullmatch(value) is not None
+        return static.matches(value)
     for pattern in patterns:
         segments = tuple(resolve(segment, context) for segment in _arn_segments(pattern, variables))
         if any(segment is None for segment in segments):

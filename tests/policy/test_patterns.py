@@ -90,3 +90,56 @@ def test_action_lists_match_like_one_regex_per_pattern(pattern: str) -> None:
         together = any_action_matches(tuple(ACTION_PATTERNS[:3]) + (pattern,), action)
         alone = [any_action_matches((p,), action) for p in (*ACTION_PATTERNS[:3], pattern)]
         assert together is any(alone)
+
+
+ARN_PATTERNS = ["arn:aws:s3:::b", "arn:aws:s3:::b/*", "arn:aws:s3:::b*", "arn:aws:s3:*", "*", "", "arn:aws",
+                "arn:aws:kms:*:111122223333:key/*", "arn:aws:iam::?:root", "arn:aws:s3:::b/?x", "arn:aws:s3:::a:b",
+                "arn:aws:iam::*:role/x", "arn:aws:s3:::b/*/x", "arn:aws:s3:::*", "arn:aws:s3:::b/${*}",
+                "arn:aws:s3:::b/${?}", "arn:*"]
+ARNS = ["arn:aws:s3:::b", "arn:aws:s3:::b/", "arn:aws:s3:::b/k", "arn:aws:s3:::b/a/b:c", "arn:aws:s3:::bb",
+        "arn:aws:s3:::a:b", "arn:aws:s3:::a:bc", "arn:aws:kms:eu-west-1:111122223333:key/k1",
+        "arn:aws:kms:eu-west-1:444455556666:key/k1", "arn:aws:iam::1:root", "arn:aws:iam::12:root",
+        "arn:aws:iam::111122223333:role/x", "arn:aws:iam::111122223333:role/y/x", "arn:aws:s3:::b/zx",
+        "arn:aws:s3:::b/*", "arn:aws:s3:::b/?", "arn:aws", "arn:aws:", "", "not an arn", "arn:aws:s3:::b/q/x"]
+
+
+def _segment_wise(pattern: str, value: str) -> bool:
+    """IAM's rule written out: six colon-separated segments, each matched on its own, the
+    pattern's last segment against the rest of the value (its wildcards cross colons)."""
+    import re
+
+    literal = pattern.replace("${*}", "\0").replace("${?}", "\1")
+    parts = literal.split(":", 5)
+    values = value.split(":", len(parts) - 1)
+    if len(values) != len(parts):
+        return False
+    for part, piece in zip(parts, values, strict=True):
+        source = re.escape(part).replace(r"\*", ".*").replace(r"\?", ".").replace("\0", r"\*").replace("\1", r"\?")
+        if not re.fullmatch(source, piece, re.DOTALL):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("pattern", ARN_PATTERNS)
+def test_arn_lists_match_segment_by_segment(pattern: str) -> None:
+    """The shape-split ARN matcher (exact, prefix, regex) agrees with segment-wise matching."""
+    from sagefence.policy.patterns import any_arn_matches
+
+    for value in ARNS:
+        assert any_arn_matches((pattern,), value, {}) is _segment_wise(pattern, value), (pattern, value)
+    for value in ARNS:
+        together = any_arn_matches((*ARN_PATTERNS[:2], pattern), value, {})
+        assert together is any(_segment_wise(p, value) for p in (*ARN_PATTERNS[:2], pattern)), (pattern, value)
+
+
+def test_a_bucket_policys_resources_need_no_regex() -> None:
+    """Each bucket's policy names its own ARNs: a regex compiled per list was a third of a live
+    scan's evaluation. Literal ARNs and ``prefix*`` are compared as text."""
+    from sagefence.policy.patterns import _static_arns_matcher
+
+    matcher = _static_arns_matcher(("arn:aws:s3:::data-1", "arn:aws:s3:::data-1/*", "*"), True)
+    assert matcher is not None and matcher.regex is None
+    assert matcher.exact == {"arn:aws:s3:::data-1"} and matcher.prefixes == ("arn:aws:s3:::data-1/", "")
+    inner = _static_arns_matcher(("arn:aws:kms:*:111122223333:key/*",), True)
+    assert inner is not None and inner.regex is not None
+    assert _static_arns_matcher(("arn:aws:s3:::home/${aws:username}/*",), True) is None
