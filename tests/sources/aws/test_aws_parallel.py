@@ -169,6 +169,53 @@ def test_scan_sessions_start_with_botocores_builtin_handlers_registered_once() -
     assert added not in handlers(calls.new_session(), "before-call.kms.ListKeys")
 
 
+def test_scan_clients_copy_their_sessions_handlers_as_botocore_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from botocore.hooks import HierarchicalEmitter
+
+    from sagefence.sources.aws import calls
+
+    session = calls.new_session(region="us-east-1")
+    session.get_component("event_emitter").register("before-call.kms.ListKeys", lambda **_: None, unique_id="mine")
+    original = session.get_component("event_emitter")._emitter
+    ours, stock = calls._copy_emitter(original), copy.copy(original)
+    assert ours is not None and type(ours) is HierarchicalEmitter
+    assert ours._handlers._root == stock._handlers._root and ours._unique_id_handlers == stock._unique_id_handlers
+
+    def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield node
+        for child in node["children"].values():
+            yield from nodes(child)
+
+    for mine, theirs in zip(nodes(ours._handlers._root), nodes(original._handlers._root), strict=True):
+        assert mine is not theirs and mine["children"] is not theirs["children"]
+        if theirs["values"] is not None:
+            assert all(a is not b for a, b in zip(mine["values"], theirs["values"], strict=True))
+    assert ours._unique_id_handlers is not original._unique_id_handlers
+    # what a copy registers stays its own
+    before = list(original._handlers.prefix_search("before-call.kms.ListAliases"))
+    ours.register("before-call.kms.ListAliases", lambda **_: None)
+    assert list(original._handlers.prefix_search("before-call.kms.ListAliases")) == before
+    assert len(list(ours._handlers.prefix_search("before-call.kms.ListAliases"))) == len(before) + 1
+
+    made: list[Any] = []
+    real = calls._copy_emitter
+
+    def copied(emitter: Any) -> Any:
+        made.append(real(emitter))
+        return made[-1]
+
+    monkeypatch.setattr(calls, "_copy_emitter", copied)
+    client = session.create_client("kms")
+    assert client.meta.events._emitter in made and client.meta.events._alias_name_cache is calls._ALIASED_NAMES
+
+    class Other(HierarchicalEmitter):
+        pass
+
+    assert calls._copy_emitter(Other()) is None  # another shape: botocore's own copy
+
+
 def test_scan_loader_finds_a_service_without_listing_every_service(tmp_path: Any) -> None:
     import json
 
