@@ -156,8 +156,9 @@ _share_per_service()
 
 def _copy_emitter(emitter: Any) -> HierarchicalEmitter | None:
     """What botocore's ``copy.copy`` of an emitter makes, made 2.5-3x faster: every client copies
-    its session's tree of ~190 event names and ~130 handlers, a third of the CPU a client costs
-    (0.3-0.4 ms). None for an emitter of another shape than botocore's own (then botocore copies)."""
+    its session's tree of ~190 event names and ~130 handlers, 0.3-0.4 ms of the 1.3 ms of CPU a
+    client cost (0.1 ms here). None for an emitter of another shape than botocore's own (then
+    botocore copies it)."""
     handlers: Any = getattr(emitter, "_handlers", None)
     if type(emitter) is not HierarchicalEmitter or type(handlers) is not _PrefixTrie or set(vars(handlers)) != {"_root"}:
         return None
