@@ -131,7 +131,7 @@ def test_scan_sessions_read_models_as_plain_dicts_in_file_order(world: aws_world
     assert list(ours["operations"]) == list(stock["operations"])
 
 
-def test_scan_sessions_start_with_botocores_builtin_handlers_registered_once() -> None:
+def test_scan_sessions_start_with_botocores_builtin_handlers_registered_once(aws_env: None) -> None:
     import botocore.session
     from botocore import handlers as builtin
 
@@ -169,7 +169,9 @@ def test_scan_sessions_start_with_botocores_builtin_handlers_registered_once() -
     assert added not in handlers(calls.new_session(), "before-call.kms.ListKeys")
 
 
-def test_scan_clients_copy_their_sessions_handlers_as_botocore_does(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scan_clients_copy_their_sessions_handlers_as_botocore_does(
+    monkeypatch: pytest.MonkeyPatch, aws_env: None
+) -> None:
     import copy
 
     from botocore.hooks import HierarchicalEmitter
