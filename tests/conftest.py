@@ -62,3 +62,59 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
+
+
+# Tests reach loopback addresses only (moto's server, the browser): a connection anywhere else is
+# refused, and the test that tried it fails, even where the caller swallows the refusal (botocore's
+# credential chain does, looking for instance credentials at 169.254.169.254).
+_NOT_LOOPBACK: list[str] = []
+
+
+def _loopback(host: Any) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return str(host) == "localhost"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only() -> Iterator[None]:
+    import errno
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def beyond(sock: socket.socket, address: Any) -> bool:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+            _NOT_LOOPBACK.append(str(address[0]))
+            return True
+        return False
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if beyond(sock, address):
+            raise ConnectionRefusedError(f"tests reach loopback addresses only, not {address[0]}")
+        return real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        return errno.ECONNREFUSED if beyond(sock, address) else real_connect_ex(sock, address)
+
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_beyond_loopback() -> Iterator[None]:
+    _NOT_LOOPBACK.clear()
+    yield
+    assert not _NOT_LOOPBACK, f"the test tried to connect beyond loopback: {sorted(set(_NOT_LOOPBACK))}"
+
+
+@pytest.fixture
+def beyond_loopback() -> list[str]:
+    """The addresses beyond loopback that the running test tried (each was refused)."""
+    return _NOT_LOOPBACK
