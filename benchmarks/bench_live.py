@@ -9,7 +9,8 @@ so every API call costs what a call to AWS costs. It seeds an organization of
 region (VPCs, VPC endpoints, buckets with DenyNoVPC policies, KMS keys, roles,
 notebook instances), talking to moto directly; then, for each ``--latency-ms`` value,
 runs the scan once per ``--workers`` value with ``AWS_ENDPOINT_URL`` pointing at the
-proxy and dummy credentials, after one warm-up scan that is not reported. The scan runs
+proxy and dummy credentials, after one warm-up scan that is not reported. ``--repeat K``
+runs that whole plan K times over and adds each row's median and range. The scan runs
 from the work tree installed into ``benchmarks/.venvs/sagefence``, as in bench_templates.
 
 Reported per latency and worker count: wall time, API calls (the scan's own
@@ -28,6 +29,7 @@ import os
 import re
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -436,6 +438,45 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SUMMARISED = ("wall_s", "wall_over_ideal", "server_ms_per_call", "wall_over_floor", "scan_cpu_s", "scan_peak_mb")
+
+
+def summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (model, latency, workers): how many runs measured, and the median, min and max of each
+    of ``SUMMARISED`` over them (runs that did not complete are counted, not summarised)."""
+    rows: dict[tuple[str, float, int], list[dict[str, Any]]] = {}
+    for run in runs:
+        rows.setdefault((run.get("model", "added"), run["latency_ms"], run["workers"]), []).append(run)
+    out = []
+    for (model, latency, workers), group in rows.items():
+        measured = [r for r in group if "calls_per_resource" in r]
+        row: dict[str, Any] = {"model": model, "latency_ms": latency, "workers": workers, "runs": len(group),
+                               "measured": len(measured)}
+        for key in SUMMARISED:
+            values = sorted(r[key] for r in measured if r.get(key) is not None)
+            if values:
+                row[key] = {"median": statistics.median(values), "min": values[0], "max": values[-1]}
+        out.append(row)
+    return out
+
+
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    def spread(row: dict[str, Any], key: str, digits: int) -> str:
+        value = row.get(key)
+        if not value:
+            return "-"
+        return f"{value['median']:.{digits}f} [{value['min']:.{digits}f}-{value['max']:.{digits}f}]"
+
+    lines = [f"{'latency':>7} {'model':>5} {'workers':>7} {'runs':>4}  {'wall s':<21} {'wall/ideal':<18} "
+             f"{'srv ms':<16} {'wall/floor':<18} {'scan cpu':<18}"]
+    for row in rows:
+        lines.append(f"{row['latency_ms']:>5g}ms {row['model']:>5} {row['workers']:>7} {row['measured']:>4}  "
+                     f"{spread(row, 'wall_s', 2):<21} {spread(row, 'wall_over_ideal', 2):<18} "
+                     f"{spread(row, 'server_ms_per_call', 1):<16} {spread(row, 'wall_over_floor', 2):<18} "
+                     f"{spread(row, 'scan_cpu_s', 2):<18}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=8, help="accounts in the organization (management + members)")
@@ -448,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated, each runs every latency: 'added' (the proxy waits the latency, "
                              "then forwards: moto's time comes on top) or 'total' (answers when the latency has "
                              "passed since the request arrived: moto's time is inside it, as AWS's is)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of every row; the plan is run whole this many times over (so a slow spell of "
+                             "the machine does not land on one row), then a summary gives each row's median and range")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per scan")
     parser.add_argument("--moto-as-is", action="store_true",
                         help="run moto.server unchanged (its per-request Host lookup lists its package from disk)")
@@ -456,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.accounts <= 200 or not 1 <= args.resources <= 500:
         parser.error("--accounts must be 1-200 and --resources 1-500")
+    if not 1 <= args.repeat <= 20:
+        parser.error("--repeat must be 1-20")
     regions = [r for r in args.regions.split(",") if r]
     workers = [int(w) for w in args.workers.split(",") if w]
     latencies = [float(v) for v in args.latency_ms.split(",") if v]
@@ -484,13 +530,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warm-up (W={max(workers)}): {warm['status']} {warm.get('note', '')}", flush=True)
         runs = []
         plan = [(m, latency) for m in models for latency in latencies] if warm["status"] in ("ok", "partial") else []
-        for model, latency in plan:
-            proxy.model, proxy.latency_s = model, latency / 1000
-            for count in workers:
-                runs.append(derive(scan(proxy, moto.pid, regions, count, args.timeout, args.out_dir),
-                                   seeded["resources"], latency / 1000, capacity["calls_per_s"]))
-                print(f"  {latency:g} ms {model} W={count}: {runs[-1]['status']} {runs[-1].get('wall_s', 0):.2f} s",
-                      flush=True)
+        for repeat in range(args.repeat):
+            for model, latency in plan:
+                proxy.model, proxy.latency_s = model, latency / 1000
+                for count in workers:
+                    runs.append(derive(scan(proxy, moto.pid, regions, count, args.timeout, args.out_dir),
+                                       seeded["resources"], latency / 1000, capacity["calls_per_s"]))
+                    runs[-1]["repeat"] = repeat
+                    print(f"  {latency:g} ms {model} W={count}: {runs[-1]['status']} "
+                          f"{runs[-1].get('wall_s', 0):.2f} s", flush=True)
     finally:
         proxy.shutdown()
         moto.terminate()
@@ -506,8 +554,10 @@ def main(argv: list[str] | None = None) -> int:
                            "load_average_at_end": os.getloadavg()},
               "sagefence_tree": sagefence_tree(), "seeded": seeded, "proxy_check": check,
               "moto_capacity": capacity, "warm_up": warm,
-              "runs": runs}
+              "runs": runs, "summary": summary(runs)}
     print("\n" + table(report))
+    if args.repeat > 1:
+        print("\n" + summary_table(report["summary"]))
     write_report(report, args.json_out)
     return 0
 
