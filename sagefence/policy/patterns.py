@@ -160,7 +160,8 @@ class _SplitMatcher:
         return self.regex is not None and self.regex.fullmatch(value) is not None
 
 
-def _split_actions(patterns: tuple[str, ...]) -> _SplitMatcher:
+@lru_cache(maxsize=4096)
+def _action_matcher(patterns: tuple[str, ...]) -> _SplitMatcher:
     exact: set[str] = set()
     prefixes: list[str] = []
     others: list[str] = []
@@ -176,11 +177,6 @@ def _split_actions(patterns: tuple[str, ...]) -> _SplitMatcher:
         "|".join(f"(?:{action_regex(p).pattern})" for p in others), re.IGNORECASE | re.DOTALL
     ) if others else None
     return _SplitMatcher(exact, prefixes, regex, fold=True)
-
-
-@lru_cache(maxsize=4096)
-def _action_matcher(patterns: tuple[str, ...]) -> _SplitMatcher:
-    return _split_actions(patterns)
 
 
 def any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
