@@ -17,6 +17,13 @@ from sagefence.sources.aws.options import LiveScanOptions, LiveScanSetupError
 DEFAULT_REGION = "us-east-1"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ENABLED = frozenset({"opt-in-not-required", "opted-in"})
+# The commercial regions AWS opened before 20 March 2019: enabled in every account, and no
+# account can disable them (OptInStatus "opt-in-not-required"; every later region is opt-in).
+ALWAYS_ENABLED = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+    "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+})
 UNKNOWN = "caller"  # the caller's account until GetCallerIdentity answers
 SETUP_ERRORS = (*READ_ERRORS, NoCredentialsError, PartialCredentialsError)
 
@@ -95,6 +102,19 @@ class Regions:
     # Every region asked for by name is one that no account can disable (OptInStatus
     # "opt-in-not-required": the regions from before 2019), so other accounts need not be asked.
     enabled_everywhere: bool = False
+
+
+def known_regions(options: LiveScanOptions) -> Regions | None:
+    """The regions to scan without asking (no DescribeRegions) when every region named is one no
+    account can disable, as the answer would say; None when the accounts must be asked (all
+    regions, an opt-in or unknown region). Only for the commercial partition: the caller's
+    partition is checked against it once GetCallerIdentity answers."""
+    if options.all_regions:
+        return None
+    wanted = tuple(dict.fromkeys(options.regions or ()))
+    if not wanted or not ALWAYS_ENABLED.issuperset(wanted):
+        return None
+    return Regions(wanted, (), (), enabled_everywhere=True)
 
 
 def enabled_regions(clients: AccountClients, partition: str, options: LiveScanOptions) -> Regions:

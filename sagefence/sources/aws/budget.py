@@ -5,8 +5,9 @@ A scan makes at most:
 - once: ``sts.GetCallerIdentity``; with ``--organization`` also ``organizations.ListAccounts``
   and ``organizations.ListPolicies`` (one call per page each);
 - per account: ``ACCOUNT_CALLS`` (``sts.AssumeRole`` for members only, plus one each time
-  their credentials near expiry, i.e. about hourly; ``ec2.DescribeRegions`` for a member only
-  when all regions or an opt-in region are asked for; the IAM listing one call per page);
+  their credentials near expiry, i.e. about hourly; ``ec2.DescribeRegions`` only when all
+  regions or an opt-in region are asked for, and then for a member only when some region is
+  opt-in; the IAM listing one call per page);
 - per account and region: ``REGION_CALLS``, each one call per page of results;
 - per resource: ``PER_RESOURCE[type]`` calls, whether or not the resource is then emitted
   (a listed AWS managed KMS key costs one DescribeKey unless an ``alias/aws/*`` alias

@@ -58,15 +58,24 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     with _without_cyclic_gc():
         with ThreadPoolExecutor(max_workers=4) as setup:
             mine = accounts.caller_clients(options, counter)
+            # Regions that no account can disable need no DescribeRegions: the tasks start one
+            # EC2 client and one round trip sooner.
+            known = accounts.known_regions(options)
+            setup_services = [
+                s for s in _SETUP_SERVICES
+                if (options.organization or s != "organizations") and (known is None or s != "ec2")
+            ]
+            task_services = _MODELS if known is None else ("ec2", *_MODELS)
             # The tasks' service models are read while the setup calls are on the wire.
-            setup_services = [s for s in _SETUP_SERVICES if options.organization or s != "organizations"]
-            models = setup.submit(_warm_up, mine, setup_services, _MODELS)
+            models = setup.submit(_warm_up, mine, setup_services, task_services)
             out = Batch()
             # ListAccounts and DescribeRegions need the caller's credentials, not its identity: one
             # round trip for all three (GetCallerIdentity's failure is the one reported).
             members = setup.submit(_active_members, mine, out) if options.organization else None
-            answer = setup.submit(accounts.describe_regions, mine)
+            answer = setup.submit(accounts.describe_regions, mine) if known is None else None
             me = accounts.identify(mine, counter)
+            if me.partition != "aws":  # the table is the commercial partition's
+                known = None
             active = members.result() if members is not None else ()
             if options.organization:
                 targets = [me.account, *(m.id for m in active if m.id != me.account)]
@@ -76,7 +85,7 @@ def run(options: LiveScanOptions) -> LiveScanResult:
                 raise LiveScanSetupError(
                     "--role-name is required to scan other accounts (--accounts, --organization)", usage=True
                 )
-            reference = _caller_regions(me, options, answer)
+            reference = known or _caller_regions(me, options, answer or setup.submit(accounts.describe_regions, mine))
             models.result()
             # What the scan starts from (modules, the service models: EC2's alone is hundreds of
             # thousands of objects) is never its garbage: frozen, the first sweep walks only what

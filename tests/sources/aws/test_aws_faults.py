@@ -123,14 +123,35 @@ def test_region_not_opted_in_is_a_notice(world: aws_world.World) -> None:
 
 def test_members_are_asked_their_regions_only_for_opt_in_regions(world: aws_world.World) -> None:
     member = LiveScanOptions(accounts=(world.member,), role_name=aws_world.SCANNER_ROLE)
-    # us-east-1 needs no opt-in: enabled in every account, so only the caller's answer is needed
-    plain = collect(replace(member, regions=("us-east-1",)))
-    assert plain.api_calls["by_operation"]["ec2.DescribeRegions"] == 1
-    assert plain.regions == ("us-east-1",) and "AWS::S3::Bucket" in types(plain, world.member)
+    # us-east-1 and eu-west-1 need no opt-in: enabled in every account, so no account is asked
+    plain = collect(replace(member, regions=("us-east-1", "eu-west-1")))
+    assert "ec2.DescribeRegions" not in plain.api_calls["by_operation"]
+    assert plain.regions == ("eu-west-1", "us-east-1") and "AWS::S3::Bucket" in types(plain, world.member)
     # an opt-in region may be enabled in one account and not in another: each account is asked
     opt_in = collect(replace(member, regions=("us-east-1", "me-south-1")))
     assert opt_in.api_calls["by_operation"]["ec2.DescribeRegions"] == 2
     assert f"skipped opt-in region me-south-1 in account {world.member} (not enabled)" in opt_in.notices
+
+
+def test_regions_no_account_can_disable_are_what_describe_regions_says(world: aws_world.World) -> None:
+    from sagefence.sources.aws.accounts import ALWAYS_ENABLED
+
+    answer = boto3.client("ec2", region_name="us-east-1").describe_regions(AllRegions=True)["Regions"]
+    status = {r["RegionName"]: r.get("OptInStatus") for r in answer}
+    assert {status.get(region) for region in ALWAYS_ENABLED} == {"opt-in-not-required"}
+    assert ALWAYS_ENABLED.issubset(boto3.session.Session().get_available_regions("ec2"))
+
+
+def test_regions_are_asked_outside_the_commercial_partition(world: aws_world.World) -> None:
+    def in_china(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["Arn"] = parsed["Arn"].replace("arn:aws:", "arn:aws-cn:")
+
+    # the table of regions no account can disable is the commercial partition's: elsewhere the
+    # caller is asked, and us-east-1 is no region of the China partition
+    china = ("after-call.sts.GetCallerIdentity", in_china, False)
+    with injected(china), pytest.raises(LiveScanSetupError, match="unknown region.*us-east-1") as raised:
+        collect(LiveScanOptions(regions=US))
+    assert raised.value.usage is True
 
 
 def test_all_regions_are_the_enabled_ones_of_the_partition(world: aws_world.World) -> None:
@@ -213,8 +234,11 @@ def test_setup_clients_come_before_the_models_and_their_failures_stay_the_setup_
         calls, "preload", lambda session, services: (at_preload.append(list(made)), preload(session, services))
     )
     collect(LiveScanOptions(regions=US, organization=True, role_name=aws_world.SCANNER_ROLE))
-    # each setup call may make its own client first; the models are read once all three exist
-    assert [sorted(m) for m in at_preload] == [[("ec2", None), ("organizations", None), ("sts", None)]]
+    # each setup call may make its own client first; the models are read once the setup's exist
+    # (no DescribeRegions, so no EC2 client, for regions no account can disable)
+    assert [sorted(m) for m in at_preload] == [[("organizations", None), ("sts", None)]]
+    collect(LiveScanOptions(regions=(*US, "me-south-1"), organization=True, role_name=aws_world.SCANNER_ROLE))
+    assert [sorted(m) for m in at_preload[1:]] == [[("ec2", None), ("organizations", None), ("sts", None)]]
 
     def no_sts(self: calls.AccountClients, service: str, region: str | None = None) -> object:
         if service == "sts":
