@@ -43,10 +43,25 @@ class _OneServiceLoader(Loader):
     (445 of them, a ``listdir`` each) once per model type: 12 ms a type, three types before the
     first call. Here only the asked service's folders are looked at, which finds the same: a
     service is known for a type where some search path has a version of it with that type's file.
-    An unknown service still goes through botocore's own check, for its error."""
+    An unknown service still goes through botocore's own check, for its error.
+
+    A model is read once however many threads ask for it at once (the scan's first tasks start
+    while the warm-up still reads models): the others wait for its answer, as they would for
+    the CPU; botocore's cache alone let each of them parse the same JSON again."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reading = threading.Lock()
+        self._readers: dict[tuple[str, str, str | None], threading.Lock] = {}
+
+    def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        with self._reading:
+            reader = self._readers.setdefault((service_name, type_name, api_version), threading.Lock())
+        with reader:
+            return self._load_service_model(service_name, type_name, api_version)
 
     @instance_cache
-    def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+    def _load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
         try:
             versions = self.list_api_versions(service_name, type_name) if _plain_name(service_name) else ()
         except DataNotFoundError:

@@ -56,7 +56,8 @@ def run(options: LiveScanOptions) -> LiveScanResult:
     requested = accounts.requested_accounts(options)
     counter = CallCounter()
     with _without_cyclic_gc():
-        with ThreadPoolExecutor(max_workers=4) as setup:
+        setup = ThreadPoolExecutor(max_workers=4)
+        try:
             mine = accounts.caller_clients(options, counter)
             # Regions that no account can disable need no DescribeRegions: the tasks start one
             # EC2 client and one round trip sooner.
@@ -66,7 +67,8 @@ def run(options: LiveScanOptions) -> LiveScanResult:
                 if (options.organization or s != "organizations") and (known is None or s != "ec2")
             ]
             task_services = _MODELS if known is None else ("ec2", *_MODELS)
-            # The tasks' service models are read while the setup calls are on the wire.
+            # The tasks' service models are read while the setup calls are on the wire, and on
+            # while the first tasks' calls are (a model is read once: a task that needs it first waits).
             models = setup.submit(_warm_up, mine, setup_services, task_services)
             out = Batch()
             # ListAccounts and DescribeRegions need the caller's credentials, not its identity: one
@@ -86,15 +88,13 @@ def run(options: LiveScanOptions) -> LiveScanResult:
                     "--role-name is required to scan other accounts (--accounts, --organization)", usage=True
                 )
             reference = known or _caller_regions(me, options, answer or setup.submit(accounts.describe_regions, mine))
-            models.result()
-            # What the scan starts from (modules, the service models: EC2's alone is hundreds of
-            # thousands of objects) is never its garbage: frozen, the first sweep walks only what
-            # the tasks made (it walked everything, 0.2 s with every worker stopped).
-            gc.freeze()
             counter.rename_account(accounts.UNKNOWN, me.account)  # calls counted before identify knew it
-        if me.account in targets:
-            out.notices.extend(reference.notices)
-        scanned_regions, reached = _execute(me, targets, active, reference, options, counter, out)
+            if me.account in targets:
+                out.notices.extend(reference.notices)
+            scanned_regions, reached = _execute(me, targets, active, reference, options, counter, out)
+            models.result()
+        finally:
+            setup.shutdown(wait=True)
     if reached == 0:
         raise LiveScanSetupError(
             f"cannot assume role {options.role_name!r} in any of the accounts: "
@@ -123,6 +123,10 @@ def _warm_up(clients: AccountClients, setup_services: Iterable[str], task_servic
         except Exception:  # noqa: BLE001 - reported by the setup call that needs this client
             continue
     calls.preload(clients.session, task_services)
+    # What the scan starts from (modules, the service models: EC2's alone is hundreds of
+    # thousands of objects) is never its garbage: frozen, the first sweep walks only what
+    # the tasks made (it walked everything, 0.2 s with every worker stopped).
+    gc.freeze()
 
 
 @contextmanager

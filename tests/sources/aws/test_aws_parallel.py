@@ -357,7 +357,7 @@ def test_scheduler_sweeps_the_cyclic_garbage_of_its_tasks() -> None:
             gc.enable()
 
 
-def test_what_the_scan_starts_from_is_frozen_before_its_tasks_run(
+def test_what_the_scan_starts_from_is_frozen_once_its_models_are_read(
     world: aws_world.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sweep walks what is not frozen: modules and service models left unfrozen made the first
@@ -366,20 +366,55 @@ def test_what_the_scan_starts_from_is_frozen_before_its_tasks_run(
 
     from sagefence.sources.aws import runner
 
-    unfrozen_at_start: list[int] = []
-    run = runner._Scheduler.run
+    unfrozen_after_warm_up: list[int] = []
+    warm_up = runner._warm_up
 
-    def counting(self: Any, handle: Any) -> None:
-        unfrozen_at_start.append(len(gc.get_objects()))
-        run(self, handle)
+    def counting(*args: Any) -> None:
+        warm_up(*args)
+        unfrozen_after_warm_up.append(len(gc.get_objects()))
 
-    monkeypatch.setattr(runner._Scheduler, "run", counting)
+    monkeypatch.setattr(runner, "_warm_up", counting)
     before = len(gc.get_objects())
     try:
         collect(_options(4))
     finally:
         gc.unfreeze()
-    assert unfrozen_at_start and unfrozen_at_start[0] < before // 10
+    assert unfrozen_after_warm_up and unfrozen_after_warm_up[0] < before // 10
+
+
+def test_scan_loader_reads_a_model_once_however_many_threads_ask(tmp_path: Any) -> None:
+    import json
+    import threading
+
+    from sagefence.sources.aws import calls
+
+    model = tmp_path / "kms" / "2099-01-01"
+    model.mkdir(parents=True)
+    (model / "service-2.json").write_text(json.dumps({"metadata": {"apiVersion": "2099-01-01"}, "operations": {}}))
+    loader = calls._shared_loader.__wrapped__(str(tmp_path))
+    reads: list[str] = []
+    read = loader.file_loader._load_file
+    start = threading.Barrier(8)
+
+    def slow_read(full_path: str, open_method: Any) -> Any:
+        reads.append(full_path)
+        threading.Event().wait(0.05)  # as long as a large model takes: every thread arrives meanwhile
+        return read(full_path, open_method)
+
+    loader.file_loader._load_file = slow_read  # type: ignore[method-assign]
+    answers: list[Any] = []
+
+    def ask() -> None:
+        start.wait()
+        answers.append(loader.load_service_model("kms", "service-2"))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 8 and all(a is answers[0] for a in answers)
+    assert [r for r in reads if r.endswith("service-2.json")] == [str(model / "service-2.json")]
 
 
 def test_member_accounts_are_opened_a_window_at_a_time_and_closed_when_done(
