@@ -69,19 +69,10 @@ def free_port() -> int:
 LATENCY_MODELS = ("added", "total")
 
 
-class LatencyProxy(ThreadingHTTPServer):
-    """Forwards every request to moto and counts them by service; each call costs the latency:
+class _Counting:
+    """What both proxies keep: the latency model, and the counts and times the report reads."""
 
-    - ``added``: the proxy waits the latency, then forwards; a call takes the latency plus moto's
-      own time (on this machine 4 to 17 ms, varying by run and load);
-    - ``total``: the proxy forwards at once and answers when the latency has passed since the
-      request arrived, as AWS's round trip includes its own processing; a call takes the latency,
-      or moto's time where moto is slower (``overruns``)."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream_port: int, latency_s: float, model: str = "added") -> None:
-        super().__init__(("127.0.0.1", 0), ProxyHandler)
+    def start_counting(self, upstream_port: int, latency_s: float, model: str) -> None:
         if model not in LATENCY_MODELS:
             raise ValueError(f"latency model {model!r}: one of {', '.join(LATENCY_MODELS)}")
         self.upstream_port, self.latency_s, self.model = upstream_port, latency_s, model
@@ -101,7 +92,24 @@ class LatencyProxy(ThreadingHTTPServer):
             return sum(self.counts.values())
 
 
-class AsyncLatencyProxy:
+class LatencyProxy(ThreadingHTTPServer, _Counting):
+    """Forwards every request to moto and counts them by service; each call costs the latency:
+
+    - ``added``: the proxy waits the latency, then forwards; a call takes the latency plus moto's
+      own time (on this machine 4 to 17 ms, varying by run and load);
+    - ``total``: the proxy forwards at once and answers when the latency has passed since the
+      request arrived, as AWS's round trip includes its own processing; a call takes the latency,
+      or moto's time where moto is slower (``overruns``)."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream_port: int, latency_s: float, model: str = "added") -> None:
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+        self.start_counting(upstream_port, latency_s, model)
+
+
+
+class AsyncLatencyProxy(_Counting):
     """``LatencyProxy``'s forwarding, counting and latency models on one asyncio event loop (run
     by ``serve_forever`` in a thread of its own), instead of a thread per connection: a request
     no longer waits for one of 16 to 32 threads to get the interpreter lock before it is read or
@@ -112,19 +120,10 @@ class AsyncLatencyProxy:
     beyond the latency model's own rule."""
 
     def __init__(self, upstream_port: int, latency_s: float, model: str = "added") -> None:
-        if model not in LATENCY_MODELS:
-            raise ValueError(f"latency model {model!r}: one of {', '.join(LATENCY_MODELS)}")
-        self.upstream_port, self.latency_s, self.model = upstream_port, latency_s, model
-        self.lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
-        self.upstream_s = 0.0
-        self.overruns = 0
+        self.start_counting(upstream_port, latency_s, model)
         self._sock = socket.create_server(("127.0.0.1", 0), backlog=512)
         self.server_address = self._sock.getsockname()
         self._loop = asyncio.new_event_loop()
-
-    reset = LatencyProxy.reset
-    total = LatencyProxy.total
 
     def serve_forever(self) -> None:
         asyncio.set_event_loop(self._loop)
