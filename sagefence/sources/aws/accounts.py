@@ -19,6 +19,8 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ENABLED = frozenset({"opt-in-not-required", "opted-in"})
 # The commercial regions AWS opened before 20 March 2019: enabled in every account, and no
 # account can disable them (OptInStatus "opt-in-not-required"; every later region is opt-in).
+# AWS Account Management guide, "Enable or disable AWS Regions in your account": "Default
+# Regions cannot be enabled or disabled."
 ALWAYS_ENABLED = frozenset({
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
     "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",

@@ -71,8 +71,8 @@ def run(options: LiveScanOptions) -> LiveScanResult:
             # while the first tasks' calls are (a model is read once: a task that needs it first waits).
             models = setup.submit(_warm_up, mine, setup_services, task_services)
             out = Batch()
-            # ListAccounts and DescribeRegions need the caller's credentials, not its identity: one
-            # round trip for all three (GetCallerIdentity's failure is the one reported).
+            # ListAccounts and DescribeRegions (when asked) need the caller's credentials, not its
+            # identity: one round trip for all (GetCallerIdentity's failure is the one reported).
             members = setup.submit(_active_members, mine, out) if options.organization else None
             answer = setup.submit(accounts.describe_regions, mine) if known is None else None
             me = accounts.identify(mine, counter)
