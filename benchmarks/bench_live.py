@@ -91,6 +91,25 @@ class _Counting:
         with self.lock:
             return sum(self.counts.values())
 
+    def arrive(self, authorization: str) -> float:
+        """Count a request by the service it signed for; the time it arrived."""
+        arrived = time.perf_counter()
+        scope = SCOPE.search(authorization)
+        with self.lock:
+            self.counts[scope.group(2) if scope else "unsigned"] += 1
+        return arrived
+
+    def forwarded(self, arrived: float, start: float) -> float:
+        """Record moto's time for a request forwarded at ``start``: the seconds still to wait before
+        answering (under ``total``, what is left of the latency since the request arrived)."""
+        answered = time.perf_counter()
+        total = self.model == "total"
+        left = self.latency_s - (answered - arrived) if total else 0.0
+        with self.lock:
+            self.upstream_s += answered - start
+            self.overruns += total and left <= 0
+        return left
+
 
 class LatencyProxy(ThreadingHTTPServer, _Counting):
     """Forwards every request to moto and counts them by service; each call costs the latency:
@@ -106,7 +125,6 @@ class LatencyProxy(ThreadingHTTPServer, _Counting):
     def __init__(self, upstream_port: int, latency_s: float, model: str = "added") -> None:
         super().__init__(("127.0.0.1", 0), ProxyHandler)
         self.start_counting(upstream_port, latency_s, model)
-
 
 
 class AsyncLatencyProxy(_Counting):
@@ -142,28 +160,17 @@ class AsyncLatencyProxy(_Counting):
                     return
                 method, target, headers = head
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
-                arrived = time.perf_counter()
-                scope = SCOPE.search(headers.get("authorization", ""))
-                with self.lock:
-                    self.counts[scope.group(2) if scope else "unsigned"] += 1
-                latency, total = self.latency_s, self.model == "total"
-                if not total:
-                    await asyncio.sleep(latency)
+                arrived = self.arrive(headers.get("authorization", ""))
+                if self.model != "total":
+                    await asyncio.sleep(self.latency_s)
                 start = time.perf_counter()
                 try:
                     status, reason, answer_headers, payload = await self._forward(method, target, headers, body)
                 finally:
-                    answered = time.perf_counter()
-                    left = latency - (answered - arrived) if total else 0.0
-                    with self.lock:
-                        self.upstream_s += answered - start
-                        self.overruns += total and left <= 0
+                    left = self.forwarded(arrived, start)
                 if left > 0:
                     await asyncio.sleep(left)
-                lines = [f"HTTP/1.1 {status} {reason}"]
-                lines += [f"{k}: {v}" for k, v in answer_headers if k.lower() not in HOP_BY_HOP | {"content-length"}]
-                lines.append(f"Content-Length: {len(payload)}")
-                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if method == "HEAD" else payload))
+                writer.write(_message(f"HTTP/1.1 {status} {reason}", answer_headers, payload, send=method != "HEAD"))
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
                     return
@@ -177,17 +184,11 @@ class AsyncLatencyProxy(_Counting):
         reader, writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         try:
             writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            lines = [f"{method} {target} HTTP/1.1"]
-            lines += [f"{k}: {v}" for k, v in headers.items() if k not in HOP_BY_HOP | {"content-length"}]
-            lines += [f"Content-Length: {len(body)}", "Connection: close"]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            writer.write(_message(f"{method} {target} HTTP/1.1", [*headers.items(), ("Connection", "close")], body))
             await writer.drain()
             status_line = (await reader.readline()).decode("latin-1").rstrip("\r\n")
             _, code, *reason = status_line.split(" ", 2)
-            answer: list[tuple[str, str]] = []
-            while (line := (await reader.readline()).decode("latin-1").rstrip("\r\n")):
-                key, _, value = line.partition(":")
-                answer.append((key.strip(), value.strip()))
+            answer = await _read_fields(reader)
             fields = {k.lower(): v for k, v in answer}
             if method == "HEAD" or code in ("204", "304"):
                 payload = b""
@@ -202,17 +203,33 @@ class AsyncLatencyProxy(_Counting):
             writer.close()
 
 
+# Headers neither proxy passes on as they came: the hop-by-hop ones, and the length it sets itself.
+NOT_PASSED_ON = HOP_BY_HOP | {"content-length"}
+
+
+def _message(first_line: str, fields: list[tuple[str, str]], body: bytes, send: bool = True) -> bytes:
+    """An HTTP/1.1 message: the fields passed on, the body's own Content-Length, the body if sent."""
+    lines = [first_line, *(f"{k}: {v}" for k, v in fields if k.lower() not in NOT_PASSED_ON)]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body if send else b"")
+
+
+async def _read_fields(reader: asyncio.StreamReader) -> list[tuple[str, str]]:
+    """Header fields up to the blank line that ends them."""
+    fields = []
+    while (line := (await reader.readline()).decode("latin-1").rstrip("\r\n")):
+        key, _, value = line.partition(":")
+        fields.append((key.strip(), value.strip()))
+    return fields
+
+
 async def _read_head(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
     """A request line and its headers (names lower-cased), or None at the end of the connection."""
     line = await reader.readline()
     if not line.strip():
         return None
     method, target, _ = line.decode("latin-1").split(" ", 2)
-    headers: dict[str, str] = {}
-    while (field := (await reader.readline()).decode("latin-1").rstrip("\r\n")):
-        key, _, value = field.partition(":")
-        headers[key.strip().lower()] = value.strip()
-    return method, target, headers
+    return method, target, {k.lower(): v for k, v in await _read_fields(reader)}
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -235,13 +252,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def forward(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        scope = SCOPE.search(self.headers.get("Authorization", ""))
-        arrived = time.perf_counter()
-        with self.server.lock:
-            self.server.counts[scope.group(2) if scope else "unsigned"] += 1
-        latency, total = self.server.latency_s, self.server.model == "total"
-        if not total:
-            time.sleep(latency)
+        arrived = self.server.arrive(self.headers.get("Authorization", ""))
+        if self.server.model != "total":
+            time.sleep(self.server.latency_s)
         upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=60)
         start = time.perf_counter()
         try:
@@ -251,16 +264,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
             payload = answer.read()
         finally:
             upstream.close()
-            answered = time.perf_counter()
-            left = latency - (answered - arrived) if total else 0.0
-            with self.server.lock:
-                self.server.upstream_s += answered - start
-                self.server.overruns += total and left <= 0
+            left = self.server.forwarded(arrived, start)
         if left > 0:
             time.sleep(left)
         self.send_response(answer.status, answer.reason)
         for key, value in answer.getheaders():
-            if key.lower() not in HOP_BY_HOP | {"content-length"}:
+            if key.lower() not in NOT_PASSED_ON:
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
