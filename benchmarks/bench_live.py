@@ -9,7 +9,10 @@ so every API call costs what a call to AWS costs. It seeds an organization of
 region (VPCs, VPC endpoints, buckets with DenyNoVPC policies, KMS keys, roles,
 notebook instances), talking to moto directly; then, for each ``--latency-ms`` value,
 runs the scan once per ``--workers`` value with ``AWS_ENDPOINT_URL`` pointing at the
-proxy and dummy credentials, after one warm-up scan that is not reported. ``--repeat K``
+proxy and dummy credentials, after one warm-up scan that is not reported. With ``--tls`` the
+proxy speaks HTTPS, as AWS does, and the scan verifies its certificate against a CA file the
+size of the public bundle (``AWS_CA_BUNDLE``): TLS handshakes and certificate loading then cost
+the scan what they cost against AWS. ``--repeat K``
 runs that whole plan K times over and adds each row's median and range. The scan runs
 from the work tree installed into ``benchmarks/.venvs/sagefence``, as in bench_templates.
 
@@ -30,6 +33,7 @@ import os
 import re
 import resource
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -80,6 +84,12 @@ class _Counting:
         self.counts: Counter[str] = Counter()
         self.upstream_s = 0.0
         self.overruns = 0
+
+    tls_bundle: Path | None = None  # the CA file that vouches for the proxy's certificate, when it speaks TLS
+
+    def url(self) -> str:
+        scheme = "https" if self.tls_bundle else "http"
+        return f"{scheme}://127.0.0.1:{self.server_address[1]}"
 
     def reset(self) -> None:
         with self.lock:
@@ -137,15 +147,18 @@ class AsyncLatencyProxy(_Counting):
     10.1 ms, wall 8.47 -> 8.21 s (medians). Neither proxy changes what a call costs the scan
     beyond the latency model's own rule."""
 
-    def __init__(self, upstream_port: int, latency_s: float, model: str = "added") -> None:
+    def __init__(self, upstream_port: int, latency_s: float, model: str = "added",
+                 tls: tuple[ssl.SSLContext, Path] | None = None) -> None:
         self.start_counting(upstream_port, latency_s, model)
         self._sock = socket.create_server(("127.0.0.1", 0), backlog=512)
         self.server_address = self._sock.getsockname()
         self._loop = asyncio.new_event_loop()
+        self._tls = tls[0] if tls else None
+        self.tls_bundle = tls[1] if tls else None
 
     def serve_forever(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(asyncio.start_server(self._serve, sock=self._sock))
+        self._loop.run_until_complete(asyncio.start_server(self._serve, sock=self._sock, ssl=self._tls))
         self._loop.run_forever()
 
     def shutdown(self) -> None:
@@ -245,6 +258,48 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 PROXIES = {"asyncio": AsyncLatencyProxy, "threads": LatencyProxy}
 
 
+def loopback_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for 127.0.0.1 and a CA file that vouches for it (the certificates made here,
+    valid a day): with ``--tls`` the scan verifies the proxy's certificate as it would AWS's."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def certificate(subject: str, key: Any, signer: Any, issuer: str, ca: bool) -> Any:
+        made = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            made = made.add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        return made.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    bundle, chain, secret = folder / "bench-ca.pem", folder / "proxy.pem", folder / "proxy.key"
+    from botocore.httpsession import where
+
+    # The CA appended to the public bundle botocore trusts by default, as a company's own CA would
+    # be: every CA file the scan loads is then the size it is against AWS (about 140 certificates).
+    bundle.write_bytes(Path(where()).read_bytes() + b"\n" + certificate(
+        "sagefence bench CA", ca_key, ca_key, "sagefence bench CA", True).public_bytes(serialization.Encoding.PEM))
+    chain.write_bytes(certificate("127.0.0.1", key, ca_key, "sagefence bench CA", False)
+                      .public_bytes(serialization.Encoding.PEM))
+    secret.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain, secret)
+    return context, bundle
+
+
 class ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: Nagle + delayed ACK would add ~40 ms
@@ -314,8 +369,9 @@ def start_moto(port: int, log: Path, tuned: bool = True) -> subprocess.Popen[byt
     raise RuntimeError(f"moto server did not start on 127.0.0.1:{port}; see {log}")
 
 
-def clients(endpoint: str, region: str, creds: dict[str, str] | None = None, pool: int = 10) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"endpoint_url": endpoint, "region_name": region,
+def clients(endpoint: str, region: str, creds: dict[str, str] | None = None, pool: int = 10,
+            verify: Path | None = None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"endpoint_url": endpoint, "region_name": region, "verify": str(verify) if verify else None,
                               "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
                               "config": Config(max_pool_connections=pool)}
     if creds:
@@ -400,7 +456,7 @@ def seed(endpoint: str, accounts: int, regions: list[str], resources: int) -> di
 
 def proxy_check(proxy: LatencyProxy | AsyncLatencyProxy, regions: list[str], calls: int = 10) -> dict[str, Any]:
     """Calls through the proxy with boto3, as the scan would make them: does it forward and count?"""
-    c = clients(f"http://127.0.0.1:{proxy.server_address[1]}", regions[0])
+    c = clients(proxy.url(), regions[0], verify=proxy.tls_bundle)
     proxy.reset()
     start = time.perf_counter()
     for index in range(calls):
@@ -475,7 +531,9 @@ def scan(proxy: LatencyProxy | AsyncLatencyProxy, moto_pid: int, regions: list[s
            "--regions", ",".join(regions), "--max-workers", str(workers), "--format", "json",
            "--output", str(output), "--quiet"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(DUMMY, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.server_address[1]}")
+    env.update(DUMMY, AWS_ENDPOINT_URL=proxy.url())
+    if proxy.tls_bundle:
+        env["AWS_CA_BUNDLE"] = str(proxy.tls_bundle)
     peak_file = workdir / f"peak-{proxy.model}-l{proxy.latency_s * 1000:g}-w{workers}.txt"
     peak_file.unlink(missing_ok=True)
     if GNU_TIME.exists():  # the scan's own peak RSS (GNU time's %M, kilobytes)
@@ -631,6 +689,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the machine does not land on one row), then a summary gives each row's median and range")
     parser.add_argument("--proxy", choices=sorted(PROXIES), default="asyncio",
                         help="the latency proxy: one asyncio event loop (default) or a thread per connection")
+    parser.add_argument("--tls", action="store_true",
+                        help="the proxy speaks HTTPS with a certificate for 127.0.0.1 from a CA made for the run, "
+                             "which the scan verifies (AWS_CA_BUNDLE), as it verifies AWS's (asyncio proxy only)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per scan")
     parser.add_argument("--moto-as-is", action="store_true",
                         help="run moto.server unchanged (its per-request Host lookup lists its package from disk)")
@@ -647,11 +708,15 @@ def main(argv: list[str] | None = None) -> int:
     models = [m for m in args.latency_model.split(",") if m]
     if not models or any(m not in LATENCY_MODELS for m in models):
         parser.error(f"--latency-model takes {' or '.join(LATENCY_MODELS)}, comma-separated")
+    if args.tls and args.proxy != "asyncio":
+        parser.error("--tls needs the asyncio proxy")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     scanner = sagefence_venv()  # the work tree, installed as in bench_templates (not timed)
     moto_port = free_port()
     moto = start_moto(moto_port, args.out_dir / "moto.log", tuned=not args.moto_as_is)
-    proxy = PROXIES[args.proxy](moto_port, latencies[0] / 1000)
+    tls = loopback_tls(args.out_dir) if args.tls else None
+    proxy = (AsyncLatencyProxy(moto_port, latencies[0] / 1000, tls=tls) if tls
+             else PROXIES[args.proxy](moto_port, latencies[0] / 1000))
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         started = time.perf_counter()
@@ -688,7 +753,7 @@ def main(argv: list[str] | None = None) -> int:
             moto.wait(timeout=30)
     report = {"settings": {"accounts": args.accounts, "regions": regions, "resources_per_account_region":
                            args.resources, "latency_ms": latencies, "latency_models": models, "workers": workers, "cores": CORES,
-                           "moto": moto_version(), "moto_tuned": not args.moto_as_is, "proxy": args.proxy, "python": sys.version.split()[0],
+                           "moto": moto_version(), "moto_tuned": not args.moto_as_is, "proxy": args.proxy, "tls": args.tls, "python": sys.version.split()[0],
                            "scanner_botocore": installed_version(scanner, "botocore"),
                            "load_average_at_end": os.getloadavg()},
               "sagefence_tree": sagefence_tree(), "seeded": seeded, "proxy_check": check,
