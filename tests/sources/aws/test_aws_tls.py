@@ -155,35 +155,24 @@ def test_the_bundle_is_read_once_for_every_connection_of_every_client(
     assert loads == [str(bundle)]
 
 
-def test_a_server_the_bundle_does_not_vouch_for_is_refused(
-    tmp_path: Path, tls_env: None, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("trusted", "names", "refusal"),
+    [
+        ("another-ca", LOOPBACK, "CERTIFICATE_VERIFY_FAILED"),  # a bundle that does not vouch for the server
+        ("sagefence-test-ca", [x509.DNSName("sts.example.com")], "127.0.0.1"),  # a certificate for another host
+        (None, LOOPBACK, "No such file"),  # an unreadable bundle: botocore's own failure, as before
+    ],
+    ids=["unknown-ca", "other-host", "unreadable-bundle"],
+)
+def test_connections_the_bundle_cannot_verify_are_refused(
+    tmp_path: Path, tls_env: None, monkeypatch: pytest.MonkeyPatch, trusted: str | None,
+    names: list[x509.GeneralName], refusal: str,
 ) -> None:
-    ca_key, ca, _ = _authority(tmp_path, "sagefence-test-ca")
-    _, _, stranger = _authority(tmp_path, "another-ca")
-    with _serve(tmp_path, ca_key, ca, LOOPBACK) as endpoint:
-        clients = _clients(endpoint, stranger, monkeypatch)
-        with pytest.raises(SSLError, match="CERTIFICATE_VERIFY_FAILED"):
-            clients.client("sts").get_caller_identity()
-        clients.release()
-
-
-def test_a_certificate_for_another_host_is_refused(
-    tmp_path: Path, tls_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ca_key, ca, bundle = _authority(tmp_path, "sagefence-test-ca")
-    with _serve(tmp_path, ca_key, ca, [x509.DNSName("sts.example.com")]) as endpoint:
+    ca_key, ca, own = _authority(tmp_path, "sagefence-test-ca")
+    bundle = {"sagefence-test-ca": own, "another-ca": _authority(tmp_path, "another-ca")[2]}.get(
+        trusted or "", tmp_path / "missing.pem")
+    with _serve(tmp_path, ca_key, ca, names) as endpoint:
         clients = _clients(endpoint, bundle, monkeypatch)
-        with pytest.raises(SSLError, match="127.0.0.1|hostname|match"):
-            clients.client("sts").get_caller_identity()
-        clients.release()
-
-
-def test_an_unreadable_bundle_fails_the_call_as_botocore_does(
-    tmp_path: Path, tls_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ca_key, ca, _ = _authority(tmp_path, "sagefence-test-ca")
-    with _serve(tmp_path, ca_key, ca, LOOPBACK) as endpoint:
-        clients = _clients(endpoint, tmp_path / "missing.pem", monkeypatch)
-        with pytest.raises(SSLError):
+        with pytest.raises(SSLError, match=refusal):
             clients.client("sts").get_caller_identity()
         clients.release()
