@@ -267,32 +267,46 @@ def _builtin_handlers() -> HierarchicalEmitter:
 
 
 _TRUST_LOCK = threading.Lock()
-_TRUST: dict[str, ssl.SSLContext] = {}  # CA bundle path -> the one context that holds it
+_TRUST: dict[str, ssl.SSLContext] = {}  # CA bundle path -> the one context its clients share
+_LOADED: set[str] = set()  # the bundles whose context holds them
 
 
-def _trusting(bundle: str) -> ssl.SSLContext:
-    """botocore's kind of TLS context, holding the CA bundle's certificates: read once per process."""
+def _shared_context(bundle: str) -> ssl.SSLContext:
     with _TRUST_LOCK:
         context = _TRUST.get(bundle)
         if context is None:
-            context = create_urllib3_context()
-            context.load_verify_locations(cafile=bundle)
-            _TRUST[bundle] = context
+            context = _TRUST[bundle] = create_urllib3_context()
         return context
 
 
+def _holds(bundle: str) -> bool:
+    """Whether the bundle's shared context holds its certificates, read on the first TLS
+    connection that needs them (a scan over plain HTTP never reads them); False if they
+    cannot be read."""
+    if bundle in _LOADED:
+        return True
+    with _TRUST_LOCK:
+        if bundle not in _LOADED:
+            try:
+                _TRUST[bundle].load_verify_locations(cafile=bundle)
+            except (OSError, ssl.SSLError):
+                return False
+            _LOADED.add(bundle)
+    return True
+
+
 def trust_once(client: Any) -> None:
-    """Make the client's TLS connections use one context that read the CA bundle once.
+    """Make the client's TLS connections use one context that reads the CA bundle once.
 
     botocore hands urllib3 the bundle's path for every connection pool, and urllib3 loads the
     whole file into the context again for every new connection: 20 ms of CPU for botocore's
     default bundle (120 certificates), about 30 ms amid a scan's threads. A scan opens one
-    connection or more per account, region and service: 358 in the 8-account benchmark over TLS,
-    where this took the scan's CPU from 16.1 to 4.3 s and its wall time from 12.8 to 8.5 s. Verification is unchanged: certificates are
-    still required and checked against the same bundle, and host names as before. Connections
-    through a proxy, with a client certificate, without verification, or over plain HTTP keep
-    botocore's own behaviour; so does a bundle that cannot be read (botocore reports it on the
-    first call, as before)."""
+    connection or more per account, region and service: 358 in the 8-account benchmark over
+    TLS, where this took the scan's CPU from 16.1 to 4.3 s and its wall time from 12.8 to 8.5 s.
+    Verification is unchanged: certificates are still required and checked against the same
+    bundle, and host names as before. Connections through a proxy, with a client certificate or
+    without verification keep botocore's own behaviour; so does a bundle that cannot be read
+    (botocore reports it on the first call, as before)."""
     http: Any = getattr(getattr(client, "_endpoint", None), "http_session", None)
     if type(http) is not URLLib3Session or getattr(http, "_cert_file", None) is not None:
         return
@@ -301,16 +315,12 @@ def trust_once(client: Any) -> None:
     if not verify or not isinstance(settings, dict) or "ssl_context" not in settings:
         return
     bundle = get_cert_path(verify)
-    try:
-        shared = _trusting(bundle)
-    except (OSError, ssl.SSLError):
-        return
-    settings["ssl_context"] = shared
+    shared = settings["ssl_context"] = _shared_context(bundle)
     setup = http._setup_ssl_cert
 
     def setup_ssl_cert(pool: Any, url: str, verify: Any) -> None:
         setup(pool, url, verify)
-        if pool.ca_certs == bundle and getattr(pool, "conn_kw", {}).get("ssl_context") is shared:
+        if pool.ca_certs == bundle and getattr(pool, "conn_kw", {}).get("ssl_context") is shared and _holds(bundle):
             pool.ca_certs = None  # the shared context holds the bundle already
 
     http._setup_ssl_cert = setup_ssl_cert

@@ -87,8 +87,25 @@ class _Answer(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _serve(folder: Path, ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate,
+def _serve(folder: Path, ca_key: ec.EllipticCurvePrivateKey | None, ca: x509.Certificate | None,
            names: list[x509.GeneralName]) -> Iterator[str]:
+    """An HTTPS server with a certificate for ``names`` signed by ``ca``; plain HTTP without a CA."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    server.daemon_threads = True
+    if ca_key is not None and ca is not None:
+        server.socket = _tls(folder, ca_key, ca, names).wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{'http' if ca is None else 'https'}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def _tls(folder: Path, ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate,
+         names: list[x509.GeneralName]) -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _certificate("sagefence-test", "sagefence-test-ca", key, ca_key, False, names)
     chain, secret = folder / "server.pem", folder / "server.key"
@@ -97,17 +114,7 @@ def _serve(folder: Path, ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificat
                                          serialization.NoEncryption()))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(chain, secret)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    return context
 
 
 LOOPBACK = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
@@ -153,6 +160,16 @@ def test_the_bundle_is_read_once_for_every_connection_of_every_client(
         clients.release()
     assert [a["Account"] for a in answers] == ["123456789012"] * 9  # nine connections, each verified
     assert loads == [str(bundle)]
+
+
+def test_plain_http_reads_no_bundle(tmp_path: Path, tls_env: None, loads: list[object],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _, _, bundle = _authority(tmp_path, "sagefence-test-ca")
+    with _serve(tmp_path, None, None, []) as endpoint:
+        clients = _clients(endpoint, bundle, monkeypatch)
+        assert clients.client("sts").get_caller_identity()["Account"] == "123456789012"
+        clients.release()
+    assert loads == []
 
 
 @pytest.mark.parametrize(
