@@ -6,9 +6,13 @@ answers ``sts.GetCallerIdentity`` and closes every connection, so each call open
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
+import select
+import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Iterator
@@ -17,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import SSLError
 
 from sagefence.sources.aws import calls
@@ -125,8 +130,11 @@ def tls_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
+                 "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
+    # A refused connection is not retried here (the scan retries it 7 times, backing off: seconds).
+    monkeypatch.setattr(calls, "CLIENT_CONFIG", Config(retries={"mode": "standard", "max_attempts": 1}))
 
 
 @pytest.fixture
@@ -193,3 +201,63 @@ def test_connections_the_bundle_cannot_verify_are_refused(
         with pytest.raises(SSLError, match=refusal):
             clients.client("sts").get_caller_identity()
         clients.release()
+
+
+class _Tunnel(socketserver.BaseRequestHandler):
+    """An HTTPS proxy's CONNECT, to 127.0.0.1 only; the bytes pass through untouched."""
+
+    targets: list[str] = []
+
+    def handle(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        method, target = head.split(b" ", 2)[:2]
+        host, _, port = target.decode().rpartition(":")
+        if method != b"CONNECT" or host != "127.0.0.1":
+            self.request.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            return
+        self.targets.append(target.decode())
+        with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=10) as upstream:
+            self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            ends = [self.request, upstream]
+            for _ in range(10_000):  # bounded: a call is a few round trips
+                ready, _, _ = select.select(ends, [], [], 10)
+                if not ready:
+                    return
+                for end in ready:
+                    data = end.recv(65536)
+                    if not data:
+                        return
+                    (upstream if end is self.request else self.request).sendall(data)
+
+
+@pytest.mark.parametrize("trusted", ["sagefence-test-ca", "another-ca"])
+def test_through_a_proxy_the_bundle_still_decides(
+    tmp_path: Path, tls_env: None, monkeypatch: pytest.MonkeyPatch, trusted: str
+) -> None:
+    """Connections through an HTTPS proxy keep botocore's own path: verified against the bundle."""
+    ca_key, ca, own = _authority(tmp_path, "sagefence-test-ca")
+    bundle = own if trusted == "sagefence-test-ca" else _authority(tmp_path, "another-ca")[2]
+    _Tunnel.targets = []
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Tunnel) as proxy:
+        proxy.daemon_threads = True
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        try:
+            with _serve(tmp_path, ca_key, ca, LOOPBACK) as endpoint:
+                clients = _clients(endpoint, bundle, monkeypatch)
+                try:
+                    if trusted == "another-ca":
+                        with pytest.raises(SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+                            clients.client("sts").get_caller_identity()
+                    else:
+                        assert clients.client("sts").get_caller_identity()["Account"] == "123456789012"
+                finally:
+                    clients.release()
+        finally:
+            proxy.shutdown()
+    assert set(_Tunnel.targets) == {endpoint.removeprefix("https://")}  # the call went through the proxy
