@@ -76,6 +76,8 @@ LATENCY_MODELS = ("added", "total")
 class _Counting:
     """What both proxies keep: the latency model, and the counts and times the report reads."""
 
+    tls_bundle: Path | None = None  # the CA file that vouches for the proxy's certificate, when it speaks TLS
+
     def start_counting(self, upstream_port: int, latency_s: float, model: str) -> None:
         if model not in LATENCY_MODELS:
             raise ValueError(f"latency model {model!r}: one of {', '.join(LATENCY_MODELS)}")
@@ -84,8 +86,6 @@ class _Counting:
         self.counts: Counter[str] = Counter()
         self.upstream_s = 0.0
         self.overruns = 0
-
-    tls_bundle: Path | None = None  # the CA file that vouches for the proxy's certificate, when it speaks TLS
 
     def url(self) -> str:
         scheme = "https" if self.tls_bundle else "http"
@@ -264,6 +264,7 @@ def loopback_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
     import datetime
     import ipaddress
 
+    from botocore.httpsession import where
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -285,10 +286,8 @@ def loopback_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     bundle, chain, secret = folder / "bench-ca.pem", folder / "proxy.pem", folder / "proxy.key"
-    from botocore.httpsession import where
-
     # The CA appended to the public bundle botocore trusts by default, as a company's own CA would
-    # be: every CA file the scan loads is then the size it is against AWS (about 140 certificates).
+    # be: every CA file the scan loads is then the size it is against AWS (about 120 certificates).
     bundle.write_bytes(Path(where()).read_bytes() + b"\n" + certificate(
         "sagefence bench CA", ca_key, ca_key, "sagefence bench CA", True).public_bytes(serialization.Encoding.PEM))
     chain.write_bytes(certificate("127.0.0.1", key, ca_key, "sagefence bench CA", False)
