@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
-import os
 import select
 import socket
 import socketserver
@@ -126,12 +125,9 @@ LOOPBACK = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
 
 
 @pytest.fixture
-def tls_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
-                 "NO_PROXY", "no_proxy"):
+def tls_env(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package's dummy credentials and no user config (``aws_env``), and no proxy from the environment."""
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     # A refused connection is not retried here (the scan retries it 7 times, backing off: seconds).
     monkeypatch.setattr(calls, "CLIENT_CONFIG", Config(retries={"mode": "standard", "max_attempts": 1}))
