@@ -26,12 +26,51 @@ class Opaque(str):
     def token(cls, kind: str, name: str) -> Opaque:
         return cls(f"{OPAQUE_OPEN}{kind}:{name}{OPAQUE_CLOSE}")
 
+    def __bool__(self) -> bool:
+        raise UnknownInput(f"{self} is not known before deployment (an unknown has no truth value)")
+
 
 def is_opaque(value: Any) -> bool:
     return isinstance(value, Opaque) or (isinstance(value, str) and OPAQUE_OPEN in value)
 
 
-class ReadError:
+class _Marker:
+    """A value that is not there: it has no truth value and compares equal only to an identical marker.
+
+    ``if value:`` or ``value == "Enabled"`` on a marker raises, so a consumer that forgets to
+    ask ``require`` first gets an `error`/`unknown` finding from the engine, never a silent pass.
+    """
+
+    __slots__ = ()
+
+    def _refusal(self) -> Exception:
+        raise NotImplementedError
+
+    def _identity(self) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def __bool__(self) -> bool:
+        raise self._refusal()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Marker):
+            return type(other) is type(self) and other._identity() == self._identity()
+        raise self._refusal()
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._identity()))
+
+    def __iter__(self) -> Any:
+        raise self._refusal()
+
+    def __len__(self) -> int:
+        raise self._refusal()
+
+
+class ReadError(_Marker):
     """A live read that failed (AccessDenied, throttling) for one field of one resource."""
 
     __slots__ = ("operation", "message")
@@ -43,14 +82,14 @@ class ReadError:
     def __repr__(self) -> str:
         return f"ReadError({self.operation!r}, {self.message!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ReadError) and (self.operation, self.message) == (other.operation, other.message)
+    def _identity(self) -> tuple[object, ...]:
+        return (self.operation, self.message)
 
-    def __hash__(self) -> int:
-        return hash((self.operation, self.message))
+    def _refusal(self) -> Exception:
+        return InputError(f"could not be read: {self.operation}: {self.message}")
 
 
-class Missing:
+class Missing(_Marker):
     """A field a live answer lacked and that has no documented default (e.g. PlatformIdentifier)."""
 
     __slots__ = ("field",)
@@ -60,6 +99,39 @@ class Missing:
 
     def __repr__(self) -> str:
         return f"Missing({self.field!r})"
+
+    def _identity(self) -> tuple[object, ...]:
+        return (self.field,)
+
+    def _refusal(self) -> Exception:
+        return UnknownInput(f"{self.field} is not reported by the API")
+
+
+class Malformed(_Marker):
+    """A value CloudFormation (or the API) would reject for its property: the wrong type, or null.
+
+    Rules that read it report `error` naming the property and the problem; it never reads as absent.
+    """
+
+    __slots__ = ("field", "problem")
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+
+    def __repr__(self) -> str:
+        return f"Malformed({self.field!r}, {self.problem!r})"
+
+    def _identity(self) -> tuple[object, ...]:
+        return (self.field, self.problem)
+
+    def _refusal(self) -> Exception:
+        return InputError(f"malformed input: {self.problem}")
+
+
+def is_marker(value: Any) -> bool:
+    """A failed read, a missing field or a malformed value (not an opaque template token)."""
+    return isinstance(value, _Marker)
 
 
 class UnknownInput(Exception):
@@ -76,6 +148,8 @@ def require(value: Any, what: str) -> Any:
         raise InputError(f"{what} could not be read: {value.operation}: {value.message}")
     if isinstance(value, Missing):
         raise UnknownInput(f"{what} is not reported by the API")
+    if isinstance(value, Malformed):
+        raise InputError(f"malformed {what}: {value.problem}")
     if is_opaque(value):
         raise UnknownInput(f"{what} is not known before deployment ({value})")
     return value

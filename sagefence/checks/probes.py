@@ -51,7 +51,7 @@ def probe(action: str, resource: str, account: str, extra: Mapping[str, Any] | N
           principal: str | None = None) -> Request:
     """A request of the probe principal. aws:RequestedRegion (the region of the resource ARN, when it
     has one) is set because every real request carries it: a region guard must not hide an open request."""
-    principal = principal or probe_arn(account)
+    principal = principal if principal is not None else probe_arn(account)
     context = {**base_context(principal, account), **(extra or {})}
     parts = resource.split(":", 4)
     if len(parts) > 3 and parts[0] == "arn" and parts[3] and "aws:RequestedRegion" not in context:
