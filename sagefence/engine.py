@@ -126,6 +126,19 @@ class Evaluation:
                 if raw.type in types or raw.type == "Unknown":
                     broken = Result(Status.ERROR, f"resource could not be read: {raw.extra['broken']}")
                     self._record(selected, Generic(raw), broken, None)
+        self._report_uncovered(inventory)
+
+    def _report_uncovered(self, inventory: Inventory) -> None:
+        """A broken resource no rule sits on (a bucket policy, an IAM policy, an ingress rule) still changes
+        what other rules see: it is an `errors` entry, so the scan cannot look complete."""
+        covered = {t for selected in self.rules for t in selected.rule.resource_types}
+        for raw in inventory.broken:
+            if raw.type in covered or raw.type == "Unknown":
+                continue
+            target = f"{raw.file}:{raw.line}" if raw.file and raw.line else str(raw.file or raw.id)
+            entry = ErrorEntry(target=target, message=f"{raw.id} ({raw.type}) could not be read: {raw.extra['broken']}")
+            if entry not in self.errors:
+                self.errors.append(entry)
 
     def _evaluate(self, selected: SelectedRule, resource: Located, inventory: Inventory) -> list[Result]:
         try:

@@ -11,7 +11,7 @@ from sagefence.checks.common import service_short_name, truthy
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Located, SecurityGroup, Subnet, VpcEndpoint, Workload, as_list
 from sagefence.status import Status
-from sagefence.values import is_opaque, require
+from sagefence.values import is_marker, is_opaque, require
 
 
 def _everywhere(cidr: str) -> bool:
@@ -117,6 +117,8 @@ def open_security_groups(endpoint: VpcEndpoint, inventory: Inventory, params: Ma
             continue
         for rule in group.ingress:
             for cidr in (rule.cidr_ipv4, rule.cidr_ipv6):
+                if is_marker(cidr):
+                    require(cidr, f"ingress of {group.id}")
                 if is_opaque(cidr):
                     not_found.append(f"{group.id} (a rule's source is not known before deployment)")
                 elif isinstance(cidr, str) and _everywhere(cidr):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,9 @@ from sagefence.inventory.models import (
     as_list,
 )
 from sagefence.inventory.raw import RawResource
+from sagefence.inventory.schema import checked_properties
 from sagefence.status import SourceKind
+from sagefence.values import Malformed, is_marker, require
 
 if TYPE_CHECKING:
     from sagefence.config import Config
@@ -80,8 +83,9 @@ class Inventory:
         self.source = source
         self.scan_date = scan_date or date.today()
         self.known_ids = known_ids
-        self._raw = [r for r in resources if "broken" not in r.extra]
-        self.broken = [r for r in resources if "broken" in r.extra]
+        checked = [_well_typed(r) for r in resources]
+        self._raw = [r for r in checked if "broken" not in r.extra]
+        self.broken = [r for r in checked if "broken" in r.extra]
         self._by_key: dict[str, list[RawResource]] = {}
         for raw in self._raw:
             for key in _keys(raw):
@@ -177,6 +181,8 @@ class Inventory:
                 return _parsed_shipped(doc.arn, kind)
         else:
             document = doc
+        if is_marker(document):
+            require(document, source or "policy")  # raises: a failed read is an error, a missing one unknown
         key = (id(document), kind)
         if key not in self._policy_cache:
             self._policy_cache[key] = (document, policy_engine.parse_policy(document, source or "policy", kind))
@@ -218,16 +224,18 @@ class Inventory:
             assert isinstance(model, ManagedPolicy)
             for role_ref in as_list(model.props.get("Roles")):
                 target = self._find_raw(role_ref, "AWS::IAM::Role")
-                if target is not None and not (model.arn and model.arn in
-                                               as_list(target.properties.get("ManagedPolicyArns"))):
+                if target is not None and not (model.arn and _holds(target.properties.get("ManagedPolicyArns"),
+                                                                    model.arn)):
                     attached.setdefault(id(target), []).append(self._policy_doc(model))
         for raw in pending_buckets:
             found = bucket_policies.get(id(raw), [])
             policy = raw.extra.get("policy_error") or (found[-1][1] if found else None)
             self._add(Bucket(raw, policy, tuple(found) if len(found) > 1 else ()))
         for raw in pending_groups:
-            rules = [_ingress_rule(r, raw.id) for r in as_list(raw.properties.get("SecurityGroupIngress"))
-                     if isinstance(r, Mapping)]
+            declared = raw.properties.get("SecurityGroupIngress")
+            if is_marker(declared):  # every rule of the group is unreadable: checks meet the marker itself
+                declared = [{"IpProtocol": declared, "CidrIp": declared, "CidrIpv6": declared}]
+            rules = [_ingress_rule(r, raw.id) for r in as_list(declared) if isinstance(r, Mapping)]
             self._add(SecurityGroup(raw, tuple(rules + ingress_extra.get(id(raw), []))))
         for raw in pending_roles:
             self._add(self._role(raw, attached.get(id(raw), [])))
@@ -249,6 +257,9 @@ class Inventory:
         return PolicyDoc(model.document, f"{what} {label}", model, kind, model.arn)
 
     def _managed(self, arn: Any, role: RawResource, kind: str) -> PolicyDoc:
+        if is_marker(arn):  # a malformed ManagedPolicyArns / PermissionsBoundary: reading it raises
+            what = "permissions boundary" if kind == "boundary" else "managed policies"
+            return PolicyDoc(arn, f"{what} of role {role.id}", None, kind)
         found = self.lookup(arn, "AWS::IAM::ManagedPolicy")
         if isinstance(found, ManagedPolicy):
             return self._policy_doc(found, kind)
@@ -261,7 +272,9 @@ class Inventory:
         docs: list[PolicyDoc] = []
         role_label = raw.id
         for i, inline in enumerate(as_list(raw.properties.get("Policies"))):
-            if isinstance(inline, Mapping):
+            if is_marker(inline):
+                docs.append(PolicyDoc(inline, f"inline policies of role {role_label}", None, "identity"))
+            elif isinstance(inline, Mapping):
                 name = inline.get("PolicyName", f"#{i}")
                 docs.append(PolicyDoc(inline.get("PolicyDocument"), f"inline policy '{name}' of role {role_label}",
                                       None, "identity"))
@@ -274,6 +287,30 @@ class Inventory:
         docs = [d if d.holder is not None or d.arn else PolicyDoc(d.document, d.source, role, d.kind, d.arn)
                 for d in docs]
         return Role(raw, tuple(docs), boundary)
+
+
+def _holds(listed: Any, value: str) -> bool:
+    """Whether a list property names the value (a malformed list names nothing we can read)."""
+    return not is_marker(listed) and any(not is_marker(item) and item == value for item in as_list(listed))
+
+
+def _well_typed(raw: RawResource) -> RawResource:
+    """The resource with ill-typed properties replaced by ``Malformed`` markers (see inventory.schema)."""
+    checked = checked_properties(raw.type, raw.properties)
+    if checked is None:
+        return raw
+    link = _LINKS.get(raw.type)
+    if link is not None and is_marker(checked.get(link)):
+        # What it attaches to cannot be read: it may attach to anything, so it is unreadable as a whole.
+        problem = checked[link].problem if isinstance(checked[link], Malformed) else repr(checked[link])
+        where = f"line {raw.line}: " if raw.line else ""
+        return replace(raw, properties={}, extra={**raw.extra, "broken": f"{where}{problem}"})
+    return replace(raw, properties=checked)
+
+
+# The property through which a resource attaches to the one it changes.
+_LINKS = {"AWS::IAM::Policy": "Roles", "AWS::IAM::ManagedPolicy": "Roles", "AWS::S3::BucketPolicy": "Bucket",
+          "AWS::EC2::SecurityGroupIngress": "GroupId"}
 
 
 def _ingress_rule(rule: Mapping[str, Any], origin: str) -> IngressRule:

@@ -13,16 +13,27 @@ from typing import Any
 
 from sagefence.inventory.raw import RawResource
 from sagefence.status import SourceKind
+from sagefence.values import is_marker, require
 
 
 def as_list(value: Any) -> list[Any]:
+    """A list property's items; a scalar is one item. A marker stays one item (the caller decides)."""
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def listed(value: Any, what: str) -> list[Any]:
+    """A list property's items for a check: a malformed, failed or missing list raises (error/unknown)."""
+    if is_marker(value):
+        require(value, what)
+    return as_list(value)
+
+
 def tags_of(props: Mapping[str, Any]) -> dict[str, Any]:
     tags = props.get("Tags")
+    if is_marker(tags):
+        require(tags, "Tags")
     if isinstance(tags, Mapping):
         return dict(tags)
     out: dict[str, Any] = {}
@@ -106,7 +117,7 @@ class VpcEndpoint(Located):
 
     @property
     def security_group_ids(self) -> list[Any]:
-        return as_list(self.props.get("SecurityGroupIds"))
+        return listed(self.props.get("SecurityGroupIds"), "SecurityGroupIds")
 
 
 @dataclass(frozen=True)
@@ -127,9 +138,11 @@ class Bucket(Located):
     @property
     def encryption_rules(self) -> list[Any]:
         enc = self.props.get("BucketEncryption")
+        if is_marker(enc):
+            require(enc, "BucketEncryption")
         if not isinstance(enc, Mapping):
             return []
-        return as_list(enc.get("ServerSideEncryptionConfiguration"))
+        return listed(enc.get("ServerSideEncryptionConfiguration"), "ServerSideEncryptionConfiguration")
 
     @property
     def public_access_block(self) -> Any:
@@ -191,7 +204,7 @@ class Role(Located):
 
     @property
     def managed_policy_arns(self) -> list[Any]:
-        return as_list(self.props.get("ManagedPolicyArns"))
+        return listed(self.props.get("ManagedPolicyArns"), "ManagedPolicyArns")
 
 
 class ManagedPolicy(Located):
@@ -241,7 +254,7 @@ class NotebookInstance(Located):
 
     @property
     def security_group_ids(self) -> list[Any]:
-        return as_list(self.props.get("SecurityGroupIds"))
+        return listed(self.props.get("SecurityGroupIds"), "SecurityGroupIds")
 
     @property
     def lifecycle_config(self) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.review._util import SAGEMAKER_TRUST, indent, statuses
+from tests.review._util import SAGEMAKER_TRUST, indent, scan_files, statuses, write
 
 CONFUSED_DEPUTY_TRUST = """\
 - Effect: Allow
@@ -250,4 +250,6 @@ def test_sm_001_unreadable_attached_policy_is_not_pass(tmp_path):
           - {Effect: Allow, Action: "sagemaker:*", Resource: "*"}
           - {Effect: Allow, Action: "s3:GetObject", Resource: !Sub ["arn:aws:s3:::${B}/*", {B: !FindInMap [RegionMap, !Ref "AWS::Region", Bucket]}]}
 """)
-    assert sm_001(tmp_path, text) in ("fail", "error", "unknown")
+    doc = scan_files([write(tmp_path, text)], "SM-001")
+    assert [f.status.value for f in doc.findings] == ["unknown"]
+    assert any("Extra (AWS::IAM::Policy) could not be read" in e.message for e in doc.errors)  # exit 3
