@@ -227,21 +227,10 @@ class Evaluation:
 
 
 def _assert(selected: SelectedRule, resource: Located) -> Result:
-    value = selected.expression.search(_plain(resource.raw.properties))
+    from sagefence.assertions import evaluate_assert
+
+    outcome = evaluate_assert(selected.expression, resource.raw.properties)
     message = selected.rule.assert_message or selected.rule.title
-    if value:
-        return Result(Status.PASS, message)
-    return Result(Status.FAIL, message)
-
-
-def _plain(value: Any) -> Any:
-    """JMESPath needs plain containers; markers become strings."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    return repr(value)
+    if outcome.message:
+        message = f"{message}: {outcome.message}"
+    return Result(outcome.status, message)

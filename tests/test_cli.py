@@ -196,6 +196,31 @@ rules:
     assert statuses == {"Tagged": "pass", "Untagged": "fail"} and code == 1
 
 
+def test_jmespath_assert_on_an_unresolved_parameter_is_unknown_not_pass(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "custom.yaml").write_text("""family: ORG
+rules:
+  - id: ORG-002
+    title: Notebooks have no direct internet access
+    severity: low
+    resource_types: [AWS::SageMaker::NotebookInstance]
+    description: DirectInternetAccess is Disabled.
+    remediation: Set DirectInternetAccess to Disabled.
+    assert: "DirectInternetAccess == 'Disabled'"
+""")
+    (tmp_path / "t.yaml").write_text("Parameters:\n  Access: {Type: String}\nResources:\n"
+                                     "  FromParam:\n    Type: AWS::SageMaker::NotebookInstance\n"
+                                     "    Properties: {DirectInternetAccess: !Ref Access}\n"
+                                     "  Closed:\n    Type: AWS::SageMaker::NotebookInstance\n"
+                                     "    Properties: {DirectInternetAccess: Disabled}\n")
+    code, out, _ = run("scan", "templates", str(tmp_path / "t.yaml"), "--rules-dir", str(rules), "--rules", "ORG-002",
+                       "--format", "json", "--fail-on", "low")
+    found = {f["resource"]["id"]: f for f in json.loads(out)["findings"]}
+    assert {k: f["status"] for k, f in found.items()} == {"FromParam": "unknown", "Closed": "pass"} and code == 0
+    assert "DirectInternetAccess is not known before deployment" in found["FromParam"]["message"]
+
+
 def test_bad_rule_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("rules:\n  - id: BAD-1\n    title: x\n")
     code, _, err = run("rules", "--rules-dir", str(tmp_path))
