@@ -196,34 +196,45 @@ class Evaluation:
             evidence = dict(result.evidence)
             if acc.variant and result.status is Status.FAIL:
                 evidence.setdefault("conditions", acc.variant)
+            suppressed, expired = self._suppression(selected.rule.id, raw)
+            if expired is not None and result.status is not Status.PASS:
+                evidence["expired_suppression"] = {"reason": expired.reason, "expires": expired.expires,
+                                                   "source": expired.source}
+                message = f"{message} (its suppression expired on {expired.expires}: {expired.reason})"
             finding = Finding(
                 rule_id=selected.rule.id, title=selected.rule.title, severity=selected.severity,
                 status=result.status,
                 resource=ResourceRef(type=raw.type, id=str(raw.id), account=raw.account, region=raw.region,
                                      file=raw.file, line=raw.line),
                 message=str(message), evidence=evidence, remediation=selected.rule.remediation.strip(),
-                suppressed=self._suppression(selected.rule.id, raw),
+                suppressed=suppressed,
             )
             out.append(finding)
         out.sort(key=lambda f: (f.resource.file or "", f.resource.account or "", f.resource.region or "",
                                 f.resource.line or 0, f.resource.id, f.rule_id, str(f.evidence.get("service", ""))))
         return out
 
-    def _suppression(self, rule_id: str, raw: RawResource) -> Suppression | None:
-        names = {raw.id, *( [raw.arn] if raw.arn else [])}
+    def _suppression(self, rule_id: str, raw: RawResource) -> tuple[Suppression | None, Suppression | None]:
+        """(the suppression that applies, else the expired one that would have), config before template."""
+        names = {raw.id, *([raw.arn] if raw.arn else [])}
+        expired: Suppression | None = None
         for sup in self.config.suppressions:
-            if sup.rule != rule_id or sup.expires is not None and sup.expires < self.today:
+            if sup.rule != rule_id or not any(fnmatch.fnmatchcase(name, sup.resource) for name in names):
                 continue
-            if any(fnmatch.fnmatchcase(name, sup.resource) for name in names):
-                return Suppression(reason=sup.reason, expires=sup.expires.isoformat() if sup.expires else None,
-                                   source="config")
+            found = Suppression(reason=sup.reason, expires=sup.expires.isoformat() if sup.expires else None,
+                                source="config")
+            if sup.expires is None or sup.expires >= self.today:
+                return found, None
+            expired = expired or found
         for inline in raw.suppressions:
             if inline.rule != rule_id:
                 continue
-            if inline.expires is not None and inline.expires < self.today.isoformat():
-                continue
-            return Suppression(reason=inline.reason, expires=inline.expires, source="template")
-        return None
+            found = Suppression(reason=inline.reason, expires=inline.expires.isoformat() if inline.expires else None,
+                                source="template")
+            if inline.expires is None or inline.expires >= self.today:
+                return found, None
+            expired = expired or found
+        return None, expired
 
 
 def _assert(selected: SelectedRule, resource: Located) -> Result:

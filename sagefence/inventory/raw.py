@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sagefence.status import SourceKind
@@ -13,7 +14,7 @@ from sagefence.status import SourceKind
 class InlineSuppression:
     rule: str
     reason: str
-    expires: str | None = None
+    expires: date | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -278,9 +279,29 @@ def _suppressions(body: Mapping[str, Any]) -> tuple[tuple[InlineSuppression, ...
             problems.append(f"Metadata.sagefence.suppress[{i}] ({entry['rule']}) has no reason; "
                             "a suppression without a reason is not applied")
             continue
-        expires = entry.get("expires")
-        out.append(InlineSuppression(entry["rule"], reason.strip(), str(expires) if expires is not None else None))
+        expires = _expiry(entry.get("expires"))
+        if isinstance(expires, str):
+            problems.append(f"Metadata.sagefence.suppress[{i}] ({entry['rule']}): {expires}; "
+                            "the suppression is not applied")
+            continue
+        out.append(InlineSuppression(entry["rule"], reason.strip(), expires))
     return tuple(out), problems
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _expiry(value: Any) -> date | str | None:
+    """An inline suppression's expiry as a date, or the problem with it (a date compared as text would let
+    '31/12/2020' or 'never' suppress forever)."""
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    return f"expires {value!r} is not a date (YYYY-MM-DD, ISO 8601)"
 
 
 def _exports(template: Template, resolver: Resolver) -> dict[str, Any]:
