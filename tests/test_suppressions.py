@@ -51,3 +51,20 @@ def test_an_expired_suppression_is_reported_as_expired(tmp_path: Path) -> None:
     assert finding.evidence["expired_suppression"] == {"reason": "data scientists install drivers, SEC-12",
                                                        "expires": "2020-12-31", "source": "template"}
     assert "its suppression expired on 2020-12-31" in finding.message
+
+
+def test_an_expired_config_suppression_is_reported_as_expired(tmp_path: Path) -> None:
+    config = {"suppressions": [{"rule": "SM-003", "resource": "Note*", "reason": "pilot, SEC-9", "expires": "2021-01-31"}]}
+    doc = scan_files([write(tmp_path, TEMPLATE.format(expires=", expires: 2020-12-31"))], "SM-003", config)
+    (finding,) = doc.findings
+    assert finding.suppressed is None
+    assert finding.evidence["expired_suppression"] == {"reason": "pilot, SEC-9", "expires": "2021-01-31",
+                                                       "source": "config"}
+
+
+@pytest.mark.parametrize("expires", ["never", "31/12/2020"])
+def test_a_config_expiry_that_is_not_a_date_is_a_configuration_error(expires: str) -> None:
+    from sagefence.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError, match="expires"):
+        parse_config({"suppressions": [{"rule": "SM-003", "reason": "r", "expires": expires}]}, "sagefence.yaml")
