@@ -22,7 +22,7 @@ from sagefence.inventory.raw import InlineSuppression, RawResource
 from sagefence.sources.cfn_yaml import TemplateReadError, read_document
 from sagefence.sources.intrinsics import NO_VALUE, IntrinsicError, RefToken, Resolver
 from sagefence.status import SourceKind
-from sagefence.values import is_opaque
+from sagefence.values import Malformed, is_opaque
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 CONFIG_NAMES = ("sagefence.yaml", ".sagefence.yaml")
@@ -258,6 +258,38 @@ def _assignments(free: list[str]) -> Iterator[tuple[dict[str, bool], bool]]:
 
 # -- resources --------------------------------------------------------------------------------
 
+def _null_path(value: Any, path: str) -> str | None:
+    """Where the first null inside a value is, or None."""
+    if value is None:
+        return path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None or isinstance(item, (dict, list)):
+                found = _null_path(item, f"{path}.{key}")
+                if found:
+                    return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if item is None or isinstance(item, (dict, list)):
+                found = _null_path(item, f"{path}[{index}]")
+                if found:
+                    return found
+    return None
+
+
+def _nulls_marked(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """CloudFormation rejects a template with a null anywhere ("'null' values are not allowed in
+    templates"): a property holding one becomes Malformed, so no rule reads it as absent."""
+    out: dict[str, Any] | None = None
+    for name, value in props.items():
+        if value is None or isinstance(value, (dict, list)):
+            where = _null_path(value, name)
+            if where is not None:
+                out = dict(props) if out is None else out
+                out[name] = Malformed(name, f"{where} is null (CloudFormation rejects null values)")
+    return props if out is None else out
+
+
 def _suppressions(body: Mapping[str, Any]) -> tuple[tuple[InlineSuppression, ...], list[str]]:
     meta = body.get("Metadata")
     if not isinstance(meta, Mapping):
@@ -416,6 +448,7 @@ def _resolve_resources(template: Template, resolver: Resolver, account_id: str, 
             props = resolver.resolve(props) if props is not None else {}
             if not isinstance(props, Mapping):
                 raise IntrinsicError("Properties is not a mapping")
+            props = _nulls_marked(props)
             ref = resolver.resolve({"Ref": logical_id})
             arn = resolver.arn_of(logical_id)
         except IntrinsicError as exc:

@@ -254,3 +254,22 @@ Resources:
     (group,) = cfn.group_templates(loaded.templates)
     (variant,) = cfn.variants(group, account_id="123456789012", region="us-east-1")
     assert _by_id(variant)["S3"].properties["VpcId"] == "vpc-network-Vpc"
+
+
+def test_a_null_anywhere_in_a_property_makes_that_property_malformed(tmp_path: Path) -> None:
+    from sagefence.values import Malformed
+
+    path = _write(tmp_path, "t.yaml", """
+Resources:
+  Model:
+    Type: AWS::SageMaker::Model
+    Properties:
+      ExecutionRoleArn: arn:aws:iam::123456789012:role/m
+      VpcConfig: {SecurityGroupIds: [sg-1], Subnets: [subnet-1, null]}
+      Containers: [{Image: x, Environment: {MODE: }}]
+""")
+    (variant,) = _variants(path)
+    props = _by_id(variant)["Model"].properties
+    assert props["ExecutionRoleArn"] == "arn:aws:iam::123456789012:role/m"
+    for name, where in (("VpcConfig", "VpcConfig.Subnets[1]"), ("Containers", "Containers[0].Environment.MODE")):
+        assert isinstance(props[name], Malformed) and props[name].problem.startswith(f"{where} is null"), props[name]
