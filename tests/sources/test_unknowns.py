@@ -187,3 +187,29 @@ def test_a_bucket_named_with_the_stack_id_idiom_gets_its_s3_rules_evaluated(tmp_
     assert not doc.errors
     statuses = {f.rule_id: f.status.value for f in doc.findings if f.resource.id == "DataBucket"}
     assert statuses == {"S3-001": "fail", "S3-003": "pass", "S3-004": "pass", "S3-005": "pass"}
+
+
+def test_parameters_and_stacks_of_linked_templates_are_different_unknowns(tmp_path: Path) -> None:
+    from sagefence.sources import cloudformation as cfn
+
+    (tmp_path / "a.yaml").write_text("""
+Parameters: {Env: {Type: String}}
+Resources:
+  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}
+  Data: {Type: AWS::S3::Bucket, Properties: {BucketName: !Sub '${Env}-data', Stack: !Ref AWS::StackName}}
+Outputs:
+  VpcId: {Value: !Ref Vpc, Export: {Name: net-vpc}}
+""")
+    (tmp_path / "b.yaml").write_text("""
+Parameters: {Env: {Type: String}}
+Resources:
+  Sg: {Type: AWS::EC2::SecurityGroup, Properties: {VpcId: !ImportValue net-vpc, Tag: !Sub '${Env}-data', Stack: !Ref AWS::StackName}}
+""")
+    loaded = cfn.load([str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")])
+    (group,) = cfn.group_templates(loaded.templates)
+    (variant,) = cfn.variants(group, account_id="111122223333", region="eu-west-1")
+    props = {r.id: r.properties for r in variant.resources}
+    assert is_opaque(props["Data"]["BucketName"]) and is_opaque(props["Sg"]["Tag"])
+    assert props["Data"]["BucketName"] != props["Sg"]["Tag"]
+    assert props["Data"]["Stack"] != props["Sg"]["Stack"]
+    assert props["Sg"]["VpcId"] == "vpc-a-Vpc", "the templates are linked"
