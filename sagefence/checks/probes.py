@@ -18,6 +18,8 @@ from sagefence.checks import Result, failed, passed
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Located
 from sagefence.policy import Evaluation, Policy, Request, condition_values, evaluate
+from sagefence.policy.patterns import arn_match, glob_match
+from sagefence.values import OPAQUE_CLOSE, OPAQUE_OPEN
 
 _PRINCIPAL_ACCOUNT = re.compile(r"^(?:arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):|(\d{12})$)")
 PROBE_ROLE = "sagefence-probe"
@@ -161,23 +163,76 @@ def role_evaluation(inventory: Inventory, role: Any, request: Request, open_gate
     return evaluate(request, identity=identity, boundary=boundary, scps=scps)
 
 
+def arn_segments(arn: str) -> list[str]:
+    """An ARN's (up to) six colon-separated parts; a colon inside an opaque token ⟨…⟩ does not split."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in arn:
+        depth += (char == OPAQUE_OPEN) - (char == OPAQUE_CLOSE)
+        if char == ":" and depth <= 0 and len(parts) < 5:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
 def witness_resources(policies: Sequence[Policy], action: str, default: str, limit: int = 24) -> list[str]:
     """Concrete resources a request could name: the default probe, plus one instance of every ARN
-    pattern an Allow statement for the action names, so a grant scoped by name prefix or region
-    is probed where it applies."""
+    pattern an Allow statement for the action names that the default does not match, so a grant scoped
+    by name prefix or region is probed where it applies. A witness keeps the default's partition,
+    service, account and resource type: a pattern that leaves them open is filled with the default's,
+    one that names others cannot apply to the resource the request creates and gives no witness."""
     out = [default]
     for policy in policies:
-        for concrete in _policy_witnesses(policy, action):
-            if concrete not in out:
+        for pattern in _policy_patterns(policy, action):
+            concrete = _witness(pattern, default)
+            if concrete is not None and concrete not in out:
                 out.append(concrete)
     return out[:limit]
+
+
+def _witness(pattern: str, default: str) -> str | None:
+    if arn_match(pattern, default, {}):
+        return None
+    wanted = arn_segments(default)
+    given = arn_segments(pattern)
+    if len(given) < len(wanted):
+        if not given[-1].endswith("*"):
+            return None
+        given += ["*"] * (len(wanted) - len(given))
+    fitted = [want if glob_match(seg, want, {}, variables=False) else None for seg, want in zip(given, wanted, strict=True)]
+    if any(fitted[i] is None for i in (0, 1, 2, 4)):
+        return None
+    if fitted[3] is None:
+        fitted[3] = _fill(given[3])
+    if fitted[5] is None:
+        fitted[5] = _typed_instance(given[5], wanted[5].split("/", 1)[0])
+    return None if None in fitted else ":".join(part for part in fitted if part is not None)
+
+
+def _fill(pattern: str) -> str:
+    return pattern.replace("*", "sagefence").replace("?", "x")
+
+
+def _typed_instance(pattern: str, kind: str) -> str | None:
+    """An instance of a resource pattern of the given type (notebook-instance/...), if it has one."""
+    candidates = [_fill(pattern), f"{kind}/{_fill(pattern)}"]
+    if pattern[:1] in ("*", "?"):
+        candidates.insert(1, kind + _fill(pattern[1:]))
+    for candidate in candidates:
+        if candidate.startswith(f"{kind}/") and glob_match(pattern, candidate, {}, variables=False):
+            return candidate
+    return None
 
 
 _witness_cache: dict[tuple[int, str], tuple[Policy, tuple[str, ...]]] = {}
 
 
-def _policy_witnesses(policy: Policy, action: str) -> tuple[str, ...]:
-    """One policy's witnesses for an action; AWS managed policies attached to many roles are read once."""
+def _policy_patterns(policy: Policy, action: str) -> tuple[str, ...]:
+    """One policy's ARN patterns for an action; AWS managed policies attached to many roles are read once."""
     cached = _witness_cache.get((id(policy), action))
     if cached is not None and cached[0] is policy:
         return cached[1]
@@ -186,10 +241,8 @@ def _policy_witnesses(policy: Policy, action: str) -> tuple[str, ...]:
         if not statement.is_allow or statement.resources is None or not statement_grants(statement, action):
             continue
         for pattern in statement.resources:
-            if pattern.startswith("arn:") and "${" not in pattern:
-                concrete = pattern.replace("*", "sagefence").replace("?", "x")
-                if concrete not in found:
-                    found.append(concrete)
+            if pattern.startswith("arn:") and "${" not in pattern and pattern not in found:
+                found.append(pattern)
     if len(_witness_cache) > 8192:
         _witness_cache.clear()
     _witness_cache[(id(policy), action)] = (policy, tuple(found))

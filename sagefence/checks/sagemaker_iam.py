@@ -6,7 +6,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
-from sagefence.checks.probes import probe, role_evaluation, unreadable_policies, witness_resources
+from sagefence.checks.probes import (
+    arn_segments,
+    probe,
+    role_evaluation,
+    unreadable_policies,
+    witness_resources,
+)
 from sagefence.checks.trust import sagemaker_can_assume
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
@@ -25,14 +31,14 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     if not sagemaker_can_assume(role, inventory):
         return
-    account = role.account or "123456789012"
+    partition, account = _home(role)
     region = role.raw.region or inventory.config.region
     opened: list[str] = []
     uncertain: list[str] = []
     allowed_by: set[str] = set()
     identity = [inventory.policy(doc) for doc in role.policies]
     for action, kind in GUARDED.items():
-        default = f"arn:aws:sagemaker:{region}:{account}:{kind}/sagefence-probe"
+        default = f"arn:{partition}:sagemaker:{region}:{account}:{kind}/sagefence-probe"
         result = None
         for target in witness_resources(identity, action, default):
             request = probe(action, target, account, principal=role.arn)
@@ -60,6 +66,16 @@ def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -
     else:
         yield passed("no guarded SageMaker action is allowed without sagemaker:VpcSubnets / VpcSecurityGroupIds",
                      **evidence)
+
+
+def _home(role: Role) -> tuple[str, str]:
+    """The role's partition and account, read from its ARN (the same text, token or literal): a role
+    creates SageMaker resources only in its own account, so that is where the probe resource sits."""
+    parts = arn_segments(role.arn)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[4] != "":
+        return parts[1], parts[4]
+    account = role.account
+    return "aws", account if isinstance(account, str) and account != "" else "123456789012"
 
 
 def no_administrator_access(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:

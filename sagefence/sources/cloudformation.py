@@ -361,7 +361,7 @@ def _name_resolver(template: Template, account_id: str, region: str) -> Resolver
     conds = template.body.get("Conditions")
     names = conds if isinstance(conds, Mapping) else {}
     return Resolver(template.body, account_id=account_id, region=region, conditions=dict.fromkeys(names, True),
-                    exports={})
+                    exports={}, stack=template.label)
 
 
 def _name_text(resolver: Resolver, value: Any) -> str | None:
@@ -575,7 +575,7 @@ def _resolve_group(group: Sequence[Template], conds: Mapping[int, _Conditions], 
             per_template = {n: free_values.get(label(t.index, n), True) for n in conds[t.index].free_used}
             resolver = Resolver(t.body, account_id=account_id, region=region,
                                 conditions=conds[t.index].assignment(per_template), exports=exports,
-                                scope=scopes.get(t.index))
+                                scope=scopes.get(t.index), stack=t.label)
             if only is None or t.index in only:
                 resources.extend(_resolve_resources(t, resolver, account_id, region,
                                                     None if only is None else only[t.index]))

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sagefence.sources import unknowns
+from sagefence.sources.unknowns import derived
 from sagefence.values import Opaque, is_opaque
 
 
@@ -78,13 +80,13 @@ class Resolver:
 
     def __init__(self, template: Mapping[str, Any], *, account_id: str, region: str,
                  conditions: Mapping[str, bool], exports: Mapping[str, Any],
-                 stack_name: str = "sagefence-stack", scope: str | None = None) -> None:
+                 stack: str = "stack", scope: str | None = None) -> None:
         self.template = template
         self.account_id = account_id
         self.region = region
         self.conditions = conditions
         self.exports = exports
-        self.stack_name = stack_name
+        self.stack = stack  # who the stack is (the template's label): its name and id tokens say so
         params = template.get("Parameters")
         self.parameters: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
         resources = template.get("Resources")
@@ -134,7 +136,10 @@ class Resolver:
         handler = _HANDLERS.get(name)
         if handler is None:
             raise IntrinsicError(f"unknown intrinsic function {name}")
-        return handler(self, arg)
+        try:
+            return handler(self, arg)
+        except unknowns.IntrinsicArgumentError as exc:
+            raise IntrinsicError(str(exc)) from None
 
     def _ref(self, arg: Any) -> Any:
         if not isinstance(arg, str):
@@ -151,16 +156,10 @@ class Resolver:
     def _pseudo(self, name: str) -> Any:
         if not name.startswith("AWS::"):
             return None
-        if name == "AWS::NotificationARNs":
-            return []  # a fresh list: a caller may keep it
         values = self._pseudo_values
         if values is None:
-            values = self._pseudo_values = {
-                "AWS::AccountId": self.account_id, "AWS::Region": self.region, "AWS::Partition": "aws",
-                "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack_name,
-                "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/id",
-                "AWS::NoValue": NO_VALUE,
-            }
+            values = self._pseudo_values = {**unknowns.pseudo_parameters(self.stack, self.account_id, self.region),
+                                            "AWS::NoValue": NO_VALUE}
         if name not in values:
             raise IntrinsicError(f"unknown pseudo parameter {name}")
         return values[name]
@@ -168,7 +167,7 @@ class Resolver:
     def _parameter(self, name: str) -> Any:
         spec = self.parameters[name]
         if not isinstance(spec, Mapping) or "Default" not in spec:
-            return Opaque.token("Ref", name)
+            return Opaque.token("Ref", self._local(name))
         default = spec["Default"]
         ptype = str(spec.get("Type", "String"))
         if isinstance(default, bool):
@@ -231,11 +230,11 @@ class Resolver:
         if rtype == "AWS::KMS::Key":
             return f"arn:aws:kms:{region}:{acct}:key/{self._local(logical_id)}"
         if rtype == "AWS::SageMaker::NotebookInstance":
-            return f"arn:aws:sagemaker:{region}:{acct}:notebook-instance/{name.lower()}"
+            return f"arn:aws:sagemaker:{region}:{acct}:notebook-instance/{unknowns.lower_known(name)}"
         if rtype == "AWS::SageMaker::Domain":
             return f"arn:aws:sagemaker:{region}:{acct}:domain/d-{self._local(logical_id)}"
         if rtype == "AWS::SageMaker::Model":
-            return f"arn:aws:sagemaker:{region}:{acct}:model/{name.lower()}"
+            return f"arn:aws:sagemaker:{region}:{acct}:model/{unknowns.lower_known(name)}"
         return None
 
     def _resource_ref(self, logical_id: str) -> Any:
@@ -248,11 +247,12 @@ class Resolver:
     def _make_resource_ref(self, logical_id: str) -> Any:
         rtype = self._resource_type(logical_id)
         if rtype.startswith(CUSTOM_TYPES):
-            return Opaque.token("Ref", logical_id)
+            return Opaque.token("Ref", self._local(logical_id))
         if rtype in _ID_PREFIX:
             text = f"{_ID_PREFIX[rtype]}{self._local(logical_id)}"
         elif rtype == "AWS::IAM::ManagedPolicy":
-            text = self.arn_of(logical_id) or logical_id
+            arn = self.arn_of(logical_id)
+            text = arn if arn is not None else logical_id
         elif rtype == "AWS::KMS::Key":
             text = self._local(logical_id)
         else:
@@ -270,8 +270,10 @@ class Resolver:
         if logical_id not in self.resources:
             raise IntrinsicError(f"Fn::GetAtt of {logical_id!r}, which is not a resource")
         rtype = self._resource_type(logical_id)
-        if rtype.startswith(CUSTOM_TYPES) or not isinstance(attribute, str):
-            return Opaque.token("GetAtt", f"{logical_id}.{attribute}")
+        if not isinstance(attribute, str) or is_opaque(attribute):
+            return derived("GetAtt", self._local(logical_id), attribute)
+        if rtype.startswith(CUSTOM_TYPES):
+            return Opaque.token("GetAtt", f"{self._local(logical_id)}.{attribute}")
         if attribute == "Arn" or attribute.endswith("Arn") and rtype != "AWS::SageMaker::Domain":
             arn = self.arn_of(logical_id)
             if arn is not None:
@@ -282,7 +284,8 @@ class Resolver:
                 return RefToken(f"{self._local(logical_id)}-{attribute}", logical_id, rtype, attribute)
             return ref
         if attribute == "DomainArn":
-            return self.arn_of(logical_id) or Opaque.token("GetAtt", f"{logical_id}.{attribute}")
+            arn = self.arn_of(logical_id)
+            return arn if arn is not None else Opaque.token("GetAtt", f"{self._local(logical_id)}.{attribute}")
         return RefToken(f"{self._local(logical_id)}.{attribute}", logical_id, rtype, attribute)
 
     def _sub(self, arg: Any) -> Any:
@@ -309,7 +312,7 @@ class Resolver:
             if isinstance(value, list):
                 value = ",".join(str(v) for v in value)
             if not isinstance(value, str):
-                value = Opaque.token("Sub", name) if value is NO_VALUE or isinstance(value, dict) else str(value)
+                value = derived("Sub", name, value) if value is NO_VALUE or isinstance(value, dict) else str(value)
             opaque = opaque or is_opaque(value)
             return value
 
@@ -319,40 +322,24 @@ class Resolver:
     def _join(self, arg: Any) -> Any:
         if not isinstance(arg, list) or len(arg) != 2:
             raise IntrinsicError("Fn::Join takes [delimiter, list]")
-        delimiter, items = self.resolve(arg[0]), self.resolve(arg[1])
-        if not isinstance(items, list):
-            return Opaque.token("Join", str(items)) if is_opaque(items) else items
-        parts = [str(i) if not isinstance(i, (dict, list)) else json.dumps(i) for i in items]
-        text = str(delimiter).join(parts)
-        return Opaque(text) if any(is_opaque(p) for p in parts) else text
+        return unknowns.join(self.resolve(arg[0]), self.resolve(arg[1]))
 
     def _select(self, arg: Any) -> Any:
         if not isinstance(arg, list) or len(arg) != 2:
             raise IntrinsicError("Fn::Select takes [index, list]")
-        index, items = self.resolve(arg[0]), self.resolve(arg[1])
-        if isinstance(items, str) and is_opaque(items) or not isinstance(items, list):
-            return Opaque.token("Select", str(index))
-        try:
-            return items[int(index)]
-        except (ValueError, IndexError, TypeError):
-            if is_opaque(index):
-                return Opaque.token("Select", str(index))
-            raise IntrinsicError(f"Fn::Select index {index!r} is out of range") from None
+        return unknowns.select(self.resolve(arg[0]), self.resolve(arg[1]))
 
     def _split(self, arg: Any) -> Any:
         if not isinstance(arg, list) or len(arg) != 2:
             raise IntrinsicError("Fn::Split takes [delimiter, string]")
-        delimiter, source = self.resolve(arg[0]), self.resolve(arg[1])
-        if not isinstance(source, str) or is_opaque(source):
-            return Opaque.token("Split", str(source))
-        return source.split(str(delimiter))
+        return unknowns.split(self.resolve(arg[0]), self.resolve(arg[1]))
 
     def _find_in_map(self, arg: Any) -> Any:
         if not isinstance(arg, list) or len(arg) not in (3, 4):
             raise IntrinsicError("Fn::FindInMap takes [map, top key, second key]")
         keys = [self.resolve(a) for a in arg[:3]]
         if any(is_opaque(k) or not isinstance(k, (str, int)) for k in keys):
-            return Opaque.token("FindInMap", ".".join(str(k) for k in keys))
+            return derived("FindInMap", *keys)
         try:
             return self.resolve(self.mappings[keys[0]][keys[1]][keys[2]])
         except (KeyError, TypeError):
@@ -369,11 +356,9 @@ class Resolver:
         name = self.resolve(arg)
         if isinstance(name, str) and name in self.exports:
             return self.exports[name]
-        return Opaque.token("ImportValue", str(name))
-
-    def _get_azs(self, arg: Any) -> Any:
-        region = self.resolve(arg) or self.region
-        return [f"{region}{s}" for s in "abc"]
+        if isinstance(name, str) and not is_opaque(name):
+            return Opaque.token("ImportValue", name)
+        return derived("ImportValue", name)
 
     def _condition_value(self, arg: Any) -> Any:
         if not isinstance(arg, str):
@@ -382,11 +367,10 @@ class Resolver:
 
     def _to_json(self, arg: Any) -> Any:
         value = self.resolve(arg)
-        return json.dumps(value, separators=(",", ":"), default=str)
+        return unknowns.as_text(json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False))
 
     def _length(self, arg: Any) -> Any:
-        value = self.resolve(arg)
-        return len(value) if isinstance(value, list) else Opaque.token("Length", str(value))
+        return unknowns.length(self.resolve(arg))
 
 
 _HANDLERS: dict[str, Callable[[Resolver, Any], Any]] = {
@@ -399,16 +383,16 @@ _HANDLERS: dict[str, Callable[[Resolver, Any], Any]] = {
     "Fn::FindInMap": Resolver._find_in_map,
     "Fn::If": Resolver._if,
     "Fn::ImportValue": Resolver._import,
-    "Fn::GetAZs": Resolver._get_azs,
+    "Fn::GetAZs": lambda r, a: unknowns.get_azs(r.resolve(a), r.region),
     "Fn::Base64": lambda r, a: r.resolve(a),
-    "Fn::Cidr": lambda r, a: Opaque.token("Cidr", "value"),
-    "Fn::Transform": lambda r, a: Opaque.token("Transform", "value"),
+    "Fn::Cidr": lambda r, a: unknowns.cidr(r.resolve(a)),
+    "Fn::Transform": lambda r, a: derived("Transform", a),
     "Fn::ToJsonString": Resolver._to_json,
     "Fn::Length": Resolver._length,
     "Condition": Resolver._condition_value,
-    "Fn::Equals": lambda r, a: Opaque.token("Equals", "value"),
-    "Fn::Not": lambda r, a: Opaque.token("Not", "value"),
-    "Fn::And": lambda r, a: Opaque.token("And", "value"),
-    "Fn::Or": lambda r, a: Opaque.token("Or", "value"),
+    "Fn::Equals": lambda r, a: derived("Equals", a),
+    "Fn::Not": lambda r, a: derived("Not", a),
+    "Fn::And": lambda r, a: derived("And", a),
+    "Fn::Or": lambda r, a: derived("Or", a),
 }
 assert set(_HANDLERS) == KNOWN_FUNCTIONS
