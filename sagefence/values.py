@@ -10,6 +10,7 @@ from typing import Any
 
 OPAQUE_OPEN = "\u27e8"  # ⟨
 OPAQUE_CLOSE = "\u27e9"  # ⟩
+TOKEN_COLON = "\u2236"  # ∶
 
 
 class Opaque(str):
@@ -24,7 +25,10 @@ class Opaque(str):
 
     @classmethod
     def token(cls, kind: str, name: str) -> Opaque:
-        return cls(f"{OPAQUE_OPEN}{kind}:{name}{OPAQUE_CLOSE}")
+        """``⟨kind∶name⟩``. A token never holds a colon (U+2236 stands in for one), so an ARN whose
+        account or region is unknown still splits into its six parts, and ``*`` covers the unknown part."""
+        text = f"{kind}{TOKEN_COLON}{name.replace(':', TOKEN_COLON)}"
+        return cls(f"{OPAQUE_OPEN}{text}{OPAQUE_CLOSE}")
 
     def __bool__(self) -> bool:
         raise UnknownInput(f"{self} is not known before deployment (an unknown has no truth value)")

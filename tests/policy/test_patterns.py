@@ -143,3 +143,26 @@ def test_a_bucket_policys_resources_need_no_regex() -> None:
     inner = _static_arns_matcher(("arn:aws:kms:*:111122223333:key/*",), True)
     assert inner is not None and inner.regex is not None
     assert _static_arns_matcher(("arn:aws:s3:::home/${aws:username}/*",), True) is None
+
+
+ACCOUNT = Opaque.token("Ref", "AccountParam")
+EXPORTED = Opaque.token("ImportValue", "network:KeyAccount")
+
+
+@pytest.mark.parametrize(("pattern", "value", "expected"), [
+    # an unknown account is one ARN part: it equals itself, and a wildcard part covers it
+    (f"arn:aws:kms:*:{ACCOUNT}:key/*", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k1", True),
+    (f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k1", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k1", True),
+    ("arn:aws:kms:*:*:key/*", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k1", True),
+    ("arn:aws:sagemaker:*:*:notebook-instance/*", f"arn:aws:sagemaker:eu-west-1:{EXPORTED}:notebook-instance/n", True),
+    # but is different from every other value, unknown or not
+    (f"arn:aws:kms:*:{ACCOUNT}:key/*", "arn:aws:kms:us-east-1:123456789012:key/k1", False),
+    (f"arn:aws:kms:*:{ACCOUNT}:key/*", f"arn:aws:kms:us-east-1:{EXPORTED}:key/k1", False),
+    ("arn:aws:kms:*:123456789012:key/*", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k1", False),
+])
+def test_an_unknown_arn_part_is_one_part(pattern: str, value: str, expected: bool) -> None:
+    assert arn_match(pattern, value, {}) is expected
+
+
+def test_tokens_hold_no_colon() -> None:
+    assert ":" not in ACCOUNT and ":" not in EXPORTED and "network" in EXPORTED
