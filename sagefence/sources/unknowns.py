@@ -1,6 +1,6 @@
 """Intrinsic functions over values that are partly or wholly unknown before deployment.
 
-A string may embed opaque tokens (``arn:aws:cloudformation:r:a:stack/⟨StackName:s⟩/⟨StackUUID:s⟩``).
+A string may embed opaque tokens (``arn:aws:cloudformation:r:a:stack/⟨StackName∶s⟩/⟨StackUUID∶s⟩``).
 Functions applied to unknowns give unknowns, never errors: ``Fn::Split`` keeps the elements it
 can still count, ``Fn::Select`` reads those and gives a derived token beyond them. A derived
 token is a function of its inputs' text, so the same expression gives the same token and
@@ -18,7 +18,7 @@ import string
 from itertools import islice
 from typing import Any
 
-from sagefence.values import OPAQUE_CLOSE, OPAQUE_OPEN, Opaque, is_opaque
+from sagefence.values import OPAQUE_CLOSE, OPAQUE_OPEN, TOKEN_COLON, Opaque, is_opaque
 
 # Token kinds whose possible values are known to use only these characters (a stack name is
 # [A-Za-z][A-Za-z0-9-]*, the stack id's uuid is hexadecimal with dashes). Other tokens may hold anything.
@@ -103,7 +103,7 @@ def pieces(text: str) -> list[tuple[bool, str]]:
 
 def _may_contain(token: str, delimiter: str) -> bool:
     """Whether a value of the token may contain (part of) the delimiter."""
-    kind = token[1:].split(":", 1)[0]
+    kind = token[1:].split(TOKEN_COLON, 1)[0]
     alphabet = _ALPHABETS.get(kind)
     return alphabet is None or any(char in alphabet for char in delimiter)
 
