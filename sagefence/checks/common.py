@@ -15,7 +15,7 @@ from typing import Any
 from sagefence.values import OPAQUE_CLOSE, OPAQUE_OPEN, Missing, UnknownInput, is_opaque, require
 
 _REGION = rf"(?:[a-z0-9-]+|{OPAQUE_OPEN}[^{OPAQUE_CLOSE}]*{OPAQUE_CLOSE})"
-_OPAQUE_PART = re.compile(f"{OPAQUE_OPEN}[^{OPAQUE_CLOSE}]*{OPAQUE_CLOSE}")
+OPAQUE_PART = re.compile(f"{OPAQUE_OPEN}[^{OPAQUE_CLOSE}]*{OPAQUE_CLOSE}")
 _SERVICE = re.compile(rf"^(?:com\.amazonaws\.{_REGION}\.(?P<svc>[^{OPAQUE_OPEN}]+)"
                       rf"|aws\.sagemaker\.{_REGION}\.(?P<sm>[^{OPAQUE_OPEN}]+))$")
 
@@ -30,6 +30,19 @@ def service_short_name(service_name: Any) -> str | None:
     if not match:
         return None
     return match.group("svc") or f"sagemaker.{match.group('sm')}"
+
+
+def could_serve(service_name: Any, svc: str) -> bool:
+    """Whether an endpoint's service name is the service's, or is not known and may resolve to it
+    (``com.amazonaws.${AWS::Region}.${Service}``; a literal tail after the unknown part must fit)."""
+    short = service_short_name(service_name)
+    if short is not None:
+        return short == svc
+    if not is_opaque(service_name):
+        return unknowable(service_name, "ServiceName")
+    tail = OPAQUE_PART.split(service_name)[-1]
+    wanted = [f".{svc}"] + ([f".{svc.removeprefix('sagemaker.')}"] if svc.startswith("sagemaker.") else [])
+    return any(w.endswith(tail) or tail.endswith(w) for w in wanted)
 
 
 def unknowable(value: Any, what: str) -> bool:
@@ -69,7 +82,7 @@ def could_be(value: Any, literal: str) -> bool:
         return False
     if not is_opaque(value):
         return value == literal
-    first, *middle, last = _OPAQUE_PART.split(value)
+    first, *middle, last = OPAQUE_PART.split(value)
     if len(first) + len(last) > len(literal) or not literal.startswith(first) or not literal.endswith(last):
         return False
     position, end = len(first), len(literal) - len(last)
