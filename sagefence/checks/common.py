@@ -40,9 +40,15 @@ def could_serve(service_name: Any, svc: str) -> bool:
         return short == svc
     if not is_opaque(service_name):
         return unknowable(service_name, "ServiceName")
-    tail = OPAQUE_PART.split(service_name)[-1]
     wanted = [f".{svc}"] + ([f".{svc.removeprefix('sagemaker.')}"] if svc.startswith("sagemaker.") else [])
-    return any(w.endswith(tail) or tail.endswith(w) for w in wanted)
+    return any(could_end_with(service_name, w) for w in wanted)
+
+
+def could_end_with(value: str, suffix: str) -> bool:
+    """Whether a (possibly partly opaque) string can end with ``suffix``: the text after its last ⟨…⟩
+    part and the suffix must fit one into the other."""
+    tail = OPAQUE_PART.split(value)[-1]
+    return suffix.endswith(tail) or tail.endswith(suffix)
 
 
 def unknowable(value: Any, what: str) -> bool:
