@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
+from sagefence.checks.common import could_be
 from sagefence.checks.probes import probe, role_evaluation, unreadable_policies, witness_resources
 from sagefence.checks.trust import sagemaker_can_assume
 from sagefence.inventory.index import Inventory
@@ -65,7 +66,7 @@ def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -
 def no_administrator_access(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     if not sagemaker_can_assume(role, inventory):
         return
-    opaque = [str(a) for a in role.managed_policy_arns if is_opaque(a)]
+    opaque = [str(a) for a in role.managed_policy_arns if is_opaque(a) and could_be(a, ADMIN)]
     attached = [str(a) for a in role.managed_policy_arns if str(a) == ADMIN]
     attached += [p.source for p in role.policies if p.arn == ADMIN and p.source not in attached]
     if attached:
