@@ -19,7 +19,7 @@ from sagefence.checks.probes import (
     role_evaluation,
     statement_grants,
 )
-from sagefence.checks.trust import admits, trust_policy
+from sagefence.checks.trust import admits, may_admit, trust_policy
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Located, ManagedPolicy, PolicyDoc, Role
 from sagefence.policy import Policy, Request, action_matches, condition_values, evaluate, named_principals
@@ -165,6 +165,7 @@ def _scan_roles(inventory: Inventory) -> list[Role]:
 def assume_chain(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     account = role.account or "123456789012"
     broken: list[str] = []
+    maybe: list[str] = []
     checked: list[str] = []
     if not _may_grant(role, inventory, "sts:AssumeRole"):
         others: list[Role] = []
@@ -176,9 +177,14 @@ def assume_chain(role: Role, inventory: Inventory, params: Mapping[str, Any]) ->
         if not _assume_allowed(inventory, role, target.arn):
             continue
         checked.append(target.arn)
-        if not admits(target, inventory, role.arn, account):
-            broken.append(f"{role.id} is allowed sts:AssumeRole on {target.arn}, but {target.id}'s trust policy "
-                          f"admits neither {role.arn} nor arn:aws:iam::{account}:root")
+        if admits(target, inventory, role.arn, account):
+            continue
+        gap = (f"{role.id} is allowed sts:AssumeRole on {target.arn}, but {target.id}'s trust policy admits neither "
+               f"{role.arn} nor arn:aws:iam::{account}:root")
+        if may_admit(target, inventory, role.arn, account):
+            maybe.append(f"{gap} by a known value; a principal it names is not known before deployment")
+        else:
+            broken.append(gap)
     for named in _cross_account_trusts(role, inventory):
         checked.append(named.arn)
         if not _assume_allowed(inventory, named, role.arn):
@@ -186,6 +192,8 @@ def assume_chain(role: Role, inventory: Inventory, params: Mapping[str, Any]) ->
                           f"sts:AssumeRole on {role.arn}")
     if broken:
         yield failed("; ".join(broken), roles=checked)
+    elif maybe:
+        yield unknown("; ".join(maybe), roles=checked)
     elif checked:
         yield passed(f"assume relationships line up with {', '.join(checked)}", roles=checked)
 

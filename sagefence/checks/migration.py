@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sagefence.checks import Result, failed, passed
-from sagefence.checks.common import service_short_name
+from sagefence.checks import Result, failed, passed, unknown
+from sagefence.checks.common import present, service_short_name, unknowable, why_unknown
 from sagefence.checks.notebooks import AL1, platform_table
 from sagefence.checks.probes import designated_endpoint, probe
 from sagefence.inventory.index import Inventory
@@ -34,14 +34,15 @@ def needs_migration(nb: NotebookInstance, inventory: Inventory, params: Mapping[
 def readiness(nb: NotebookInstance, inventory: Inventory) -> list[tuple[str, bool, str]]:
     """Each readiness item of rules.md: (item, ready, detail)."""
     items: list[tuple[str, bool, str]] = []
-    bucket_name = nb.tags.get(BACKUP_TAG)
+    require(nb.props.get("Tags"), "Tags")
+    bucket_name = nb.tags.get(BACKUP_TAG) if present(nb.tags.get(BACKUP_TAG), BACKUP_TAG) else None
     items.append(("backup tag", bool(bucket_name),
                   f"tagged {BACKUP_TAG}={bucket_name}" if bucket_name else f"no {BACKUP_TAG} tag"))
     bucket = inventory.lookup(str(bucket_name), "AWS::S3::Bucket") if bucket_name else None
     if bucket_name:
         items.append(("backup bucket exists", bucket is not None,
                       f"bucket {bucket_name} " + ("exists" if bucket is not None else "does not exist in the scan")))
-    lifecycle = nb.lifecycle_config
+    lifecycle = nb.lifecycle_config if present(nb.lifecycle_config, "NotebookInstanceLifecycleConfigName") else None
     items.append(("lifecycle configuration", bool(lifecycle),
                   f"lifecycle configuration {lifecycle}" if lifecycle else "no lifecycle configuration attached"))
     if isinstance(bucket, Bucket):
@@ -88,14 +89,21 @@ def _s3_reachable(nb: NotebookInstance, inventory: Inventory) -> tuple[str, bool
 
 
 def migration_readiness(nb: NotebookInstance, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
-    reason = needs_migration(nb, inventory, params)
+    """With a platform the API did not report, an instance that is ready passes (whatever the platform);
+    one that is not is unknown (it fails only if the platform needs migrating)."""
+    platform_unknown = unknowable(nb.platform, "PlatformIdentifier")
+    reason = why_unknown(nb.platform, "platform") if platform_unknown else needs_migration(nb, inventory, params)
     if reason is None:
         return
     items = readiness(nb, inventory)
     missing = [detail for _, ready, detail in items if not ready]
     evidence = {"platform": reason, "items": {name: detail for name, _, detail in items}}
-    if missing:
+    if missing and platform_unknown:
+        yield unknown(f"{reason}; if it needs migrating, notebook instance {nb.name} is not ready: "
+                      + "; ".join(missing), missing=missing, **evidence)
+    elif missing:
         yield failed(f"notebook instance {nb.name} on {reason} is not ready to migrate: " + "; ".join(missing),
                      missing=missing, **evidence)
     else:
-        yield passed(f"notebook instance {nb.name} on {reason} is ready to migrate", **evidence)
+        where = f"({reason})" if platform_unknown else f"on {reason}"
+        yield passed(f"notebook instance {nb.name} {where} is ready to migrate", **evidence)

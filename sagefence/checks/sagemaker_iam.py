@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sagefence.checks import Result, failed, passed, unknown
+from sagefence.checks.common import could_be
 from sagefence.checks.probes import (
     arn_segments,
     probe,
@@ -81,7 +82,7 @@ def _home(role: Role) -> tuple[str, str]:
 def no_administrator_access(role: Role, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
     if not sagemaker_can_assume(role, inventory):
         return
-    opaque = [str(a) for a in role.managed_policy_arns if is_opaque(a)]
+    opaque = [str(a) for a in role.managed_policy_arns if is_opaque(a) and could_be(a, ADMIN)]
     attached = [str(a) for a in role.managed_policy_arns if str(a) == ADMIN]
     attached += [p.source for p in role.policies if p.arn == ADMIN and p.source not in attached]
     if attached:

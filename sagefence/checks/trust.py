@@ -8,10 +8,11 @@ An unconditional Deny for the principal does take admission away.
 
 from __future__ import annotations
 
+from sagefence.checks.common import could_be
 from sagefence.checks.probes import base_context, statement_grants
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
-from sagefence.policy import Policy, Request, principal_matches
+from sagefence.policy import Policy, Request, named_principals, principal_matches
 from sagefence.values import require
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -36,6 +37,17 @@ def admits(role: Role, inventory: Inventory, principal: str, account: str | None
             return False
         named = named or statement.is_allow
     return named
+
+
+def may_admit(role: Role, inventory: Inventory, principal: str, account: str | None = None) -> bool:
+    """Whether an Allow of the trust policy names a principal not known before deployment that may resolve
+    to this principal (or, for an ARN, its account's root or id): then admission is not certain either way."""
+    wanted = [principal] + ([f"arn:aws:iam::{account}:root", account] if account else [])
+    for named in named_principals(trust_policy(role, inventory)):
+        if named.opaque and statement_grants(named.statement, "sts:AssumeRole") and any(
+                could_be(named.value, w) for w in wanted):
+            return True
+    return False
 
 
 def sagemaker_can_assume(role: Role, inventory: Inventory) -> bool:

@@ -5,20 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sagefence.checks import Result, failed, passed
-from sagefence.checks.common import service_short_name
+from sagefence.checks import Result, failed, passed, unknown
+from sagefence.checks.common import could_serve, service_short_name
 from sagefence.checks.probes import OUTSIDE_ACCOUNT, account_of_resource, probe
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import VpcEndpoint
 from sagefence.policy import condition_values, evaluate
+from sagefence.status import Status
 from sagefence.values import require
 
 UNRELATED_OBJECT = "arn:aws:s3:::some-unrelated-bucket/x"
 
 
 def s3_endpoint_policy(endpoint: VpcEndpoint, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:
-    if service_short_name(endpoint.service_name) != "s3":
+    if not could_serve(endpoint.service_name, "s3"):
         return
+    for result in _verdict(endpoint, inventory):
+        if result.status is Status.FAIL and service_short_name(endpoint.service_name) != "s3":
+            result = unknown(f"if the endpoint's service, not known before deployment, is S3: {result.message}",
+                             **result.evidence)
+        yield result
+
+
+def _verdict(endpoint: VpcEndpoint, inventory: Inventory) -> Iterator[Result]:
     document = require(endpoint.policy, "PolicyDocument")
     if document is None:
         yield failed(f"S3 endpoint {endpoint.id} has no policy: the default allows any principal any S3 action "

@@ -111,3 +111,31 @@ def test_plan_does_not_carry_insecure_settings_over() -> None:
     assert entry["new_instance"]["DirectInternetAccess"] == "Disabled"
     assert entry["new_instance"]["RootAccess"] == "Disabled"
     assert any("SM-002" in note for note in entry["notes"]) and any("SM-003" in note for note in entry["notes"])
+
+
+def test_unreported_platform_ready_instance_passes_whatever_the_platform() -> None:
+    results, _ = check(notebook("ready", Missing("PlatformIdentifier"), {"ebs-backup-bucket": "backups"}, "lc"),
+                       *network(True), BUCKET, backup_role(["s3:*"]), name="ready")
+    assert [r.status for r in results] == [Status.PASS]
+    assert "not reported by the API" in results[0].message
+
+
+def test_unreported_platform_not_ready_is_unknown() -> None:
+    results, _ = check(notebook("bare", Missing("PlatformIdentifier")), *network(False), name="bare")
+    (result,) = results
+    assert result.status is Status.UNKNOWN
+    assert "no lifecycle configuration attached" in result.message
+
+
+def test_failed_tag_read_is_an_error_not_a_missing_tag() -> None:
+    from sagefence.engine import Evaluation, SelectedRule
+    from sagefence.values import ReadError
+
+    nb = notebook("old", "notebook-al1-v1", lifecycle="lc")
+    nb.properties["Tags"] = ReadError("sagemaker.ListTags", "AccessDenied")
+    inv = Inventory([nb, *network(True)], config=Config(), source=SourceKind.ACCOUNT, scan_date=date(2026, 11, 25))
+    rule = load_catalogue()["NB-003"]
+    evaluation = Evaluation([SelectedRule(rule, rule.severity, PARAMS, migration_readiness, None)], Config())
+    evaluation.run(inv)
+    (finding,) = evaluation.findings()
+    assert finding.status is Status.ERROR and "sagemaker.ListTags" in finding.message
