@@ -99,6 +99,9 @@ class Resolver:
         self._naming: list[str] = []
         self.used_conditions: set[str] = set()
         self.scope = scope  # set when several templates are resolved together: keeps placeholders apart
+        # A macro (SAM's AWS::Serverless-2016-10-31 among them) adds resources we do not see: a name
+        # no resource or parameter has may be one of them, so it is unknown rather than an error.
+        self.transformed = "Transform" in template
 
     def _local(self, logical_id: str) -> str:
         return f"{self.scope}-{logical_id}" if self.scope else logical_id
@@ -151,6 +154,8 @@ class Resolver:
             return self._parameter(arg)
         if arg in self.resources:
             return self._resource_ref(arg)
+        if self.transformed:
+            return Opaque.token("Ref", self._local(arg))
         raise IntrinsicError(f"Ref to {arg!r}, which is neither a parameter nor a resource")
 
     def _pseudo(self, name: str) -> Any:
@@ -268,6 +273,8 @@ class Resolver:
             raise IntrinsicError("Fn::GetAtt takes [resource, attribute]")
         logical_id, attribute = arg[0], self.resolve(arg[1])
         if logical_id not in self.resources:
+            if self.transformed and isinstance(logical_id, str):
+                return derived("GetAtt", self._local(logical_id), attribute)
             raise IntrinsicError(f"Fn::GetAtt of {logical_id!r}, which is not a resource")
         rtype = self._resource_type(logical_id)
         if not isinstance(attribute, str) or is_opaque(attribute):

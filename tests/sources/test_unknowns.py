@@ -213,3 +213,14 @@ Resources:
     assert props["Data"]["BucketName"] != props["Sg"]["Tag"]
     assert props["Data"]["Stack"] != props["Sg"]["Stack"]
     assert props["Sg"]["VpcId"] == "vpc-a-Vpc", "the templates are linked"
+
+
+def test_a_macro_may_add_the_resources_a_ref_names() -> None:
+    # SAM's transform adds ServerlessDeploymentApplication, <Function>Role, ServerlessRestApi...
+    sam = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {}}
+    for value in ({"Ref": "ServerlessDeploymentApplication"}, {"Fn::GetAtt": ["FunctionRole", "Arn"]},
+                  {"Fn::Sub": "${ServerlessRestApi}.execute-api"}):
+        assert is_opaque(_resolve(value, sam))
+    assert _resolve({"Ref": "ServerlessDeploymentApplication"}, sam) != _resolve({"Ref": "Other"}, sam)
+    with pytest.raises(IntrinsicError, match="neither a parameter nor a resource"):
+        _resolve({"Ref": "ServerlessDeploymentApplication"})  # without a macro it is a broken template
