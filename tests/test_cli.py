@@ -174,19 +174,26 @@ def test_outputs_per_format(tmp_path: Path) -> None:
     assert "failed" in (tmp_path / "f.txt").read_text()
 
 
-def test_user_rules_dir_with_jmespath_assert(tmp_path: Path) -> None:
+def _assert_rule(tmp_path: Path, rule_id: str, resource_type: str, expression: str) -> Path:
+    """A --rules-dir holding one JMESPath assert rule."""
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "custom.yaml").write_text("""family: ORG
+    (rules / "custom.yaml").write_text(f"""family: ORG
 rules:
-  - id: ORG-001
-    title: Buckets carry a data-classification tag
+  - id: {rule_id}
+    title: A custom assertion
     severity: low
-    resource_types: [AWS::S3::Bucket]
-    description: Every bucket is tagged with its data classification.
-    remediation: Add a Tags entry with Key data-classification.
-    assert: "length(Tags[?Key=='data-classification'] || `[]`) > `0`"
+    resource_types: [{resource_type}]
+    description: What the assertion checks.
+    remediation: Make the assertion hold.
+    assert: "{expression}"
 """)
+    return rules
+
+
+def test_user_rules_dir_with_jmespath_assert(tmp_path: Path) -> None:
+    rules = _assert_rule(tmp_path, "ORG-001", "AWS::S3::Bucket",
+                         "length(Tags[?Key=='data-classification'] || `[]`) > `0`")
     (tmp_path / "t.yaml").write_text("Resources:\n  Tagged:\n    Type: AWS::S3::Bucket\n    Properties:\n"
                                      "      Tags: [{Key: data-classification, Value: secret}]\n"
                                      "  Untagged:\n    Type: AWS::S3::Bucket\n")
@@ -197,18 +204,7 @@ rules:
 
 
 def test_jmespath_assert_on_an_unresolved_parameter_is_unknown_not_pass(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "custom.yaml").write_text("""family: ORG
-rules:
-  - id: ORG-002
-    title: Notebooks have no direct internet access
-    severity: low
-    resource_types: [AWS::SageMaker::NotebookInstance]
-    description: DirectInternetAccess is Disabled.
-    remediation: Set DirectInternetAccess to Disabled.
-    assert: "DirectInternetAccess == 'Disabled'"
-""")
+    rules = _assert_rule(tmp_path, "ORG-002", "AWS::SageMaker::NotebookInstance", "DirectInternetAccess == 'Disabled'")
     (tmp_path / "t.yaml").write_text("Parameters:\n  Access: {Type: String}\nResources:\n"
                                      "  FromParam:\n    Type: AWS::SageMaker::NotebookInstance\n"
                                      "    Properties: {DirectInternetAccess: !Ref Access}\n"

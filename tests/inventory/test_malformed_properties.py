@@ -66,16 +66,19 @@ def test_ingress_cidr_as_a_list_is_an_error_not_a_pass(tmp_path: Path) -> None:
     (finding,) = findings(tmp_path, text, "VPCE-005")
     assert finding.status.value == "error" and "CidrIp is a list" in finding.message
 
-
-@pytest.mark.parametrize("rule", ["IAM-005", "SM-001"])
-def test_managed_policy_arns_as_a_map_does_not_hide_administrator_access(tmp_path: Path, rule: str) -> None:
-    text = """
+SAGEMAKER_ROLE = """
     Resources:
       Role:
         Type: AWS::IAM::Role
         Properties:
           AssumeRolePolicyDocument:
             Statement: [{Effect: Allow, Principal: {Service: sagemaker.amazonaws.com}, Action: sts:AssumeRole}]
+"""
+
+
+@pytest.mark.parametrize("rule", ["IAM-005", "SM-001"])
+def test_managed_policy_arns_as_a_map_does_not_hide_administrator_access(tmp_path: Path, rule: str) -> None:
+    text = SAGEMAKER_ROLE + """
           ManagedPolicyArns: {Admin: arn:aws:iam::aws:policy/AdministratorAccess}
     """
     (finding,) = findings(tmp_path, text, rule)
@@ -83,13 +86,7 @@ def test_managed_policy_arns_as_a_map_does_not_hide_administrator_access(tmp_pat
 
 
 def test_a_policy_whose_roles_cannot_be_read_is_an_error_of_the_scan(tmp_path: Path) -> None:
-    text = """
-    Resources:
-      Role:
-        Type: AWS::IAM::Role
-        Properties:
-          AssumeRolePolicyDocument:
-            Statement: [{Effect: Allow, Principal: {Service: sagemaker.amazonaws.com}, Action: sts:AssumeRole}]
+    text = SAGEMAKER_ROLE + """
       Guard:
         Type: AWS::IAM::Policy
         Properties:
