@@ -20,6 +20,18 @@ Decisions where AWS's documentation leaves room (each covered by tests/policy/ta
 - A key without a set qualifier that carries several values matches when any value does
   (negated operators: when none does).
 - Policy variables are recognised only in ``Version: 2012-10-17`` policies.
+- ``ForAllValues:Null`` / ``ForAnyValue:Null`` (AWS accepts both) follow the documented
+  empty-set rules: with the key absent or empty, ``ForAllValues`` is true and
+  ``ForAnyValue`` false whatever the value; with the key present both answer as ``Null``.
+- A document AWS would reject is a ``PolicyError`` (see ``validate``), never evaluated:
+  condition values the operator cannot read (CIDR, date, number, boolean, base64, ARN),
+  empty Action/Resource lists, actions without a service prefix, resources that are not
+  ``*`` or an ARN, a Version other than 2012-10-17/2008-10-17, AWS principals other than
+  ``*``, an account id or an IAM user/role/root or STS session ARN (no wildcards), Service
+  principals that are not service names, and in identity and boundary policies Sids other
+  than ASCII letters and digits or used twice (resource, trust, SCP and endpoint policies
+  are not held to IAM's Sid rule). Opaque tokens and ``${...}`` variables are never
+  malformed.
 - ``unknown_policy`` never denies and is taken to allow nothing; ``Evaluation.uncertain``
   says when allowing everything instead would change the decision.
 """
