@@ -10,6 +10,11 @@ Decisions where AWS's documentation leaves room (each covered by tests/policy/ta
 - ``evaluate`` with a resource policy and no identity policies answers what that policy
   says; a grant to the requester's account root then counts as an allow. With identity
   policies, such a grant only delegates to the account (an identity allow is needed).
+- A trust policy (kind ``trust``) and a key policy (kind ``key``) are authoritative, also
+  within one account: without an allow in them the request is denied whatever the
+  identity policies say; a grant to the account root there delegates to the identity
+  policies (which must then allow), a grant naming the caller allows on its own.
+  ``evaluate(resource_required=...)`` overrides the default taken from the kind.
 - ``scps`` is the chain of levels (root, OUs, account): each must allow. Merge the SCPs
   attached at one level into one policy.
 - ``resource_account`` different from the principal's account makes the request
@@ -31,7 +36,8 @@ Decisions where AWS's documentation leaves room (each covered by tests/policy/ta
   principals that are not service names, and in identity and boundary policies Sids other
   than ASCII letters and digits or used twice (resource, trust, SCP and endpoint policies
   are not held to IAM's Sid rule). Opaque tokens and ``${...}`` variables are never
-  malformed.
+  malformed. An empty Statement list is accepted (it allows and denies nothing): a
+  template's ``Fn::If`` may leave no statement, and AWS's answer to that is not documented.
 - ``unknown_policy`` never denies and is taken to allow nothing; ``Evaluation.uncertain``
   says when allowing everything instead would change the decision.
 """

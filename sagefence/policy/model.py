@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-KINDS = frozenset({"identity", "resource", "trust", "boundary", "scp", "endpoint"})
+KINDS = frozenset({"identity", "resource", "trust", "key", "boundary", "scp", "endpoint"})
 # Policy kinds whose statements name a principal (everything else applies to its holder).
-PRINCIPAL_KINDS = frozenset({"resource", "trust", "endpoint"})
+PRINCIPAL_KINDS = frozenset({"resource", "trust", "key", "endpoint"})
+# Resource policies that must allow the caller even within one account (a role's trust policy,
+# a KMS key policy): an identity-policy allow alone is not enough.
+AUTHORITATIVE_KINDS = frozenset({"trust", "key"})
 PRINCIPAL_KEYS = ("AWS", "Service", "Federated", "CanonicalUser")
 
 

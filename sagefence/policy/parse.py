@@ -98,8 +98,6 @@ def parse_policy(document: Mapping[str, Any] | str | bytes, source: str, kind: s
     raw_statements = [raw] if isinstance(raw, Mapping) else raw
     if not isinstance(raw_statements, list):
         raise PolicyError(f"{source}: Statement must be an object or a list of objects")
-    if not raw_statements:
-        raise PolicyError(f"{source}: Statement is an empty list")
     version = document.get("Version")
     validate.version(version, source)
     validate.sids([item.get("Sid") if isinstance(item, Mapping) else None for item in raw_statements], kind, source)

@@ -270,3 +270,19 @@ def test_importing_the_package_stays_light() -> None:
         "assert 'policyuniverse' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_resource_required_overrides_the_kind() -> None:
+    """A caller can make any resource policy authoritative, or a trust policy not."""
+    bucket = parse_policy({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "444455556666"},
+                                          "Action": "s3:GetObject", "Resource": "*"}]}, "bucket policy", "resource")
+    trust = parse_policy({"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                         "Action": "sts:AssumeRole"}]}, "trust policy", "trust")
+    identity = parse_policy({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, "identity")
+    get = Request(PROBE, "s3:GetObject", "arn:aws:s3:::b/k")
+    assume = Request(PROBE, "sts:AssumeRole", "arn:aws:iam::111122223333:role/r")
+    assert evaluate(get, identity=[identity], resource=bucket).allowed
+    assert evaluate(get, identity=[identity], resource=bucket, resource_required=True).denied
+    assert evaluate(assume, identity=[identity], resource=trust).denied
+    assert evaluate(assume, identity=[identity], resource=trust, resource_required=False).allowed
+    assert evaluate(assume, identity=[identity], resource_required=True).denied
