@@ -39,7 +39,10 @@ Decisions where AWS's documentation leaves room (each covered by tests/policy/ta
   malformed. An empty Statement list is accepted (it allows and denies nothing): a
   template's ``Fn::If`` may leave no statement, and AWS's answer to that is not documented.
 - ``unknown_policy`` never denies and is taken to allow nothing; ``Evaluation.uncertain``
-  says when allowing everything instead would change the decision.
+  says when allowing everything instead would change the decision. With ``may_deny`` (an
+  SCP that could not be read) an allow is uncertain as well, since the unknown content
+  may deny it; the known statements given with ``known`` still allow and deny. An SCP
+  whose targets could not be read is such an unknown policy at every level.
 """
 
 from __future__ import annotations

@@ -116,8 +116,9 @@ def evaluate(
     the identity policies, which then must allow too; a grant naming the caller allows on
     its own. SCPs given are all required to allow (pass one merged policy per level of the
     organization). Policies from `unknown_policy` never deny and are taken to allow
-    nothing; `uncertain` reports when allowing everything instead would change the
-    decision.
+    nothing (beyond their known statements); `uncertain` reports when allowing everything
+    instead would change the decision, or, for one that `may_deny`, when an allow could be
+    taken away by it.
     """
     everything = [*identity, *([resource] if resource is not None else []), *scps]
     everything += [boundary] if boundary is not None else []
@@ -139,7 +140,7 @@ def evaluate(
     def gate(policy: Policy | None, optimistic: bool) -> bool:
         if policy is None:
             return True
-        return optimistic if policy.unknown else bool(matched[id(policy)][1])
+        return bool(matched[id(policy)][1]) or (optimistic and policy.unknown)
 
     def allowed(optimistic: bool) -> bool:
         if not all(gate(policy, optimistic) for policy in scps):
@@ -162,7 +163,8 @@ def evaluate(
         return identity_ok and boundary_ok
 
     certain = allowed(optimistic=False)
-    uncertain = certain != allowed(optimistic=True)
+    hidden_deny = certain and any(policy.unknown and policy.may_deny for policy in everything)
+    uncertain = hidden_deny or certain != allowed(optimistic=True)
     if not certain:
         return Evaluation(Decision.IMPLICIT_DENY, (), uncertain)
     refs: list[StatementRef] = [s.ref for s, _ in identity_allows] + [s.ref for s, _ in resource_allows]

@@ -108,14 +108,18 @@ class Statement:
 
 @dataclass(frozen=True)
 class Policy:
-    """A parsed policy. `unknown` marks a stand-in for content we do not have (an AWS
-    managed policy we do not ship): it may allow anything and never denies."""
+    """A parsed policy. `unknown` marks content we do not have (an AWS managed policy we do
+    not ship): it may allow anything and never denies. `statements` may still hold the part
+    that is known (the readable SCPs of a level that also has an unreadable one).
+    `may_deny`, with `unknown`, says the unknown part may also deny (an SCP nobody could
+    read), so an allow that depends on it is uncertain too."""
 
     source: str
     kind: str
     statements: tuple[Statement, ...] = ()
     version: str | None = None
     unknown: bool = False
+    may_deny: bool = False
 
 
 @dataclass(frozen=True)

@@ -108,11 +108,16 @@ def parse_policy(document: Mapping[str, Any] | str | bytes, source: str, kind: s
     return Policy(source, kind, statements, version if isinstance(version, str) else None)
 
 
-def unknown_policy(source: str, kind: str = "identity") -> Policy:
-    """A stand-in for a policy whose content we do not ship: may allow anything, never denies."""
+def unknown_policy(source: str, kind: str = "identity", may_deny: bool = False, known: Policy | None = None) -> Policy:
+    """A stand-in for a policy whose content we do not ship: may allow anything, never denies.
+
+    `may_deny` marks content nobody could read (an SCP), which may deny as well; `known` is
+    the part that could be read (its statements are kept and evaluated)."""
     if kind not in KINDS:
         raise ValueError(f"unknown policy kind {kind!r}")
-    return Policy(source, kind, (), None, unknown=True)
+    statements = known.statements if known is not None else ()
+    version = known.version if known is not None else None
+    return Policy(source, kind, statements, version, unknown=True, may_deny=may_deny)
 
 
 def _where(index: int, sid: object, source: str) -> str:

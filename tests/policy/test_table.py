@@ -38,6 +38,8 @@ ACCEPTED = DATA["accepted"]
 def _policy(ref: Any, kind: str, label: str) -> Policy:
     if ref == "unknown":
         return unknown_policy(f"unknown {label}", kind)
+    if ref == "unreadable":
+        return unknown_policy(f"unreadable {label}", kind, may_deny=True)
     document = DATA["policies"][ref] if isinstance(ref, str) else ref
     return parse_policy(document, f"{label} {ref if isinstance(ref, str) else '(inline)'}", kind)
 
@@ -107,7 +109,7 @@ def _operators_used() -> Counter[str]:
     for row in ROWS:
         refs = [row.get("resource"), row.get("boundary"), *row.get("identity", []), *row.get("scps", [])]
         for ref in refs:
-            if ref is None or ref == "unknown":
+            if ref is None or ref in ("unknown", "unreadable"):
                 continue
             document = DATA["policies"][ref] if isinstance(ref, str) else ref
             statements = document["Statement"]
