@@ -29,7 +29,7 @@ def _policy(key: KmsKey, inventory: Inventory) -> Any:
     document = require(key.policy, "KeyPolicy")
     if document is None:
         return None
-    return inventory.policy(document, f"key policy of {key.id}", "resource")
+    return inventory.policy(document, f"key policy of {key.id}", "key")
 
 
 def deny_no_vpc(key: KmsKey, inventory: Inventory, params: Mapping[str, Any]) -> Iterator[Result]:

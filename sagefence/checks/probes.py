@@ -151,15 +151,17 @@ def role_evaluation(inventory: Inventory, role: Any, request: Request, open_gate
     """A role's identity policies, permission boundary and (live) the SCPs of its account.
 
     With ``open_gates`` a boundary or SCP whose content is not known is left out: rules.md
-    takes such a policy to possibly allow anything, so it cannot save a request the known
-    identity policies allow.
+    takes such a policy (an AWS managed policy we do not ship) to possibly allow anything and
+    never deny, so it cannot save a request the known identity policies allow. One that
+    could not be read at all (``may_deny``: an SCP) stays: it may deny, so a verdict that
+    depends on it remains uncertain.
     """
     identity = [inventory.policy(doc) for doc in role.policies]
     boundary = inventory.policy(role.boundary) if role.boundary is not None else None
     scps = inventory.scps_for(role.account)
     if open_gates:
-        boundary = None if boundary is not None and boundary.unknown else boundary
-        scps = [scp for scp in scps if not scp.unknown]
+        boundary = None if boundary is not None and _open(boundary) else boundary
+        scps = [scp for scp in scps if not _open(scp)]
     return evaluate(request, identity=identity, boundary=boundary, scps=scps)
 
 
@@ -177,6 +179,11 @@ def arn_segments(arn: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return parts
+
+
+def _open(policy: Policy) -> bool:
+    """An unknown policy that never denies: leaving it out is taking it to allow everything."""
+    return policy.unknown and not policy.may_deny
 
 
 def witness_resources(policies: Sequence[Policy], action: str, default: str, limit: int = 24) -> list[str]:

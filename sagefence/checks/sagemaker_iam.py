@@ -46,9 +46,9 @@ def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -
             result = role_evaluation(inventory, role, request)
             if not result.allowed and result.uncertain:
                 result = role_evaluation(inventory, role, request, open_gates=True)
-                if not result.allowed and result.uncertain:
-                    uncertain.append(action)
-                    break
+            if result.uncertain:
+                uncertain.append(action)
+                break
             if result.allowed:
                 opened.append(f"{action} on {target}" if target != default else action)
                 allowed_by.update(r.label for r in result.deciding)
@@ -59,8 +59,9 @@ def vpc_guardrail(role: Role, inventory: Inventory, params: Mapping[str, Any]) -
         yield failed(f"role {role.id} may call {', '.join(opened)} without sagemaker:VpcSubnets or "
                      "sagemaker:VpcSecurityGroupIds (outside the VPC)", open_actions=opened, **evidence)
     elif uncertain:
-        yield unknown(f"{', '.join(uncertain)} without a VpcConfig is not allowed by the known policies, but a "
-                      "managed policy whose content is not known may allow it", actions=uncertain, **evidence)
+        yield unknown(f"{', '.join(uncertain)} without a VpcConfig is not decided by the known policies: a "
+                      "managed policy whose content is not known may allow it, or an SCP that could not be read "
+                      "may allow or deny it", actions=uncertain, **evidence)
     elif unreadable:
         yield unknown(f"policy resource(s) {', '.join(unreadable)} could not be read and may attach to this role",
                       **evidence)

@@ -50,6 +50,42 @@ def _parsed_shipped(arn: str, kind: str) -> Any:
     return policy_engine.parse_policy(shipped["document"], f"AWS managed policy {shipped['name']}", kind)
 
 
+def _unreadable(value: Any) -> bool:
+    from sagefence.values import ReadError, is_opaque
+
+    return isinstance(value, ReadError) or is_opaque(value)
+
+
+def _is_scp(scp: Located) -> bool:
+    kind = scp.props.get("Type", "SERVICE_CONTROL_POLICY")
+    return not isinstance(kind, str) or _unreadable(kind) or kind == "SERVICE_CONTROL_POLICY"
+
+
+def _scp_targets(scp: Located) -> list[str] | None:
+    """The ids an SCP is attached to, or None when they could not be read (it may be attached anywhere)."""
+    targets = scp.props.get("TargetIds")
+    if isinstance(targets, str) and not _unreadable(targets):
+        return [targets]
+    if targets is None:
+        return []
+    if not isinstance(targets, list | tuple) or any(_unreadable(t) or not isinstance(t, str) for t in targets):
+        return None
+    return list(targets)
+
+
+def _scp_statements(scp: Located) -> list[Any] | None:
+    """An SCP's statements, or None when its content could not be read (not JSON, not a policy)."""
+    content = scp.props.get("Content")
+    if isinstance(content, str) and not _unreadable(content):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            return None
+    if not isinstance(content, Mapping) or "Statement" not in content:
+        return None
+    return as_list(content.get("Statement"))
+
+
 def _keys(raw: RawResource) -> Iterable[str]:
     yield raw.id
     if raw.arn:
@@ -128,26 +164,42 @@ class Inventory:
         return self._extra_roles
 
     def scps_for(self, account: str | None) -> list[Any]:
-        """The SCPs that apply to an account, one merged policy per level (root, OUs, account)."""
+        """The SCPs that apply to an account, one merged policy per level (root, OUs, account).
+
+        An SCP whose content could not be read makes its level's policy unknown (it may allow
+        or deny anything: `unknown_policy(may_deny=True)` around the readable statements); one
+        whose targets could not be read does so at every level, and an unreadable parent chain
+        adds one unknown level for the parents."""
+        from sagefence import policy as policy_engine
+
         if account is None or not self._by_type.get("AWS::Organizations::Policy"):
             return []
         if account in self._scp_cache:
             return self._scp_cache[account]
         record = next((a for a in self._by_type.get("AWS::Organizations::Account", ())
                        if a.props.get("Id") == account), None)
-        levels = [*as_list(record.props.get("ParentIds")), account] if record is not None else [account]
+        parents = record.props.get("ParentIds") if record is not None else None
+        readable = not _unreadable(parents) and not any(_unreadable(p) for p in as_list(parents))
+        levels: list[str | None] = [*(as_list(parents) if readable else [None]), account]
+        scps = [scp for scp in self._by_type["AWS::Organizations::Policy"] if _is_scp(scp)]
         merged = []
         for level in levels:
             statements: list[Any] = []
-            for scp in self._by_type["AWS::Organizations::Policy"]:
-                if level in as_list(scp.props.get("TargetIds")):
-                    content = scp.props.get("Content")
-                    if isinstance(content, str):
-                        content = json.loads(content)
-                    statements.extend(as_list(content.get("Statement")) if isinstance(content, Mapping) else [])
-            if statements:
-                merged.append(self.policy({"Version": "2012-10-17", "Statement": statements},
-                                          f"SCPs attached to {level}", "scp"))
+            unknown = level is None
+            for scp in scps:
+                targets = _scp_targets(scp)
+                if targets is not None and level not in targets:
+                    continue
+                content = _scp_statements(scp)
+                unknown = unknown or content is None or targets is None
+                statements.extend(content if content is not None and targets is not None else [])
+            source = f"SCPs attached to {level or f'the parents of {account} (not readable)'}"
+            known = self.policy({"Version": "2012-10-17", "Statement": statements}, source, "scp") \
+                if statements else None
+            if unknown:
+                merged.append(policy_engine.unknown_policy(source, "scp", may_deny=True, known=known))
+            elif known is not None:
+                merged.append(known)
         self._scp_cache[account] = merged
         return merged
 

@@ -10,6 +10,11 @@ Decisions where AWS's documentation leaves room (each covered by tests/policy/ta
 - ``evaluate`` with a resource policy and no identity policies answers what that policy
   says; a grant to the requester's account root then counts as an allow. With identity
   policies, such a grant only delegates to the account (an identity allow is needed).
+- A trust policy (kind ``trust``) and a key policy (kind ``key``) are authoritative, also
+  within one account: without an allow in them the request is denied whatever the
+  identity policies say; a grant to the account root there delegates to the identity
+  policies (which must then allow), a grant naming the caller allows on its own.
+  ``evaluate(resource_required=...)`` overrides the default taken from the kind.
 - ``scps`` is the chain of levels (root, OUs, account): each must allow. Merge the SCPs
   attached at one level into one policy.
 - ``resource_account`` different from the principal's account makes the request
@@ -20,8 +25,24 @@ Decisions where AWS's documentation leaves room (each covered by tests/policy/ta
 - A key without a set qualifier that carries several values matches when any value does
   (negated operators: when none does).
 - Policy variables are recognised only in ``Version: 2012-10-17`` policies.
+- ``ForAllValues:Null`` / ``ForAnyValue:Null`` (AWS accepts both) follow the documented
+  empty-set rules: with the key absent or empty, ``ForAllValues`` is true and
+  ``ForAnyValue`` false whatever the value; with the key present both answer as ``Null``.
+- A document AWS would reject is a ``PolicyError`` (see ``validate``), never evaluated:
+  condition values the operator cannot read (CIDR, date, number, boolean, base64, ARN),
+  empty Action/Resource lists, actions without a service prefix, resources that are not
+  ``*`` or an ARN, a Version other than 2012-10-17/2008-10-17, AWS principals other than
+  ``*``, an account id or an IAM user/role/root or STS session ARN (no wildcards), Service
+  principals that are not service names, and in identity and boundary policies Sids other
+  than ASCII letters and digits or used twice (resource, trust, SCP and endpoint policies
+  are not held to IAM's Sid rule). Opaque tokens and ``${...}`` variables are never
+  malformed. An empty Statement list is accepted (it allows and denies nothing): a
+  template's ``Fn::If`` may leave no statement, and AWS's answer to that is not documented.
 - ``unknown_policy`` never denies and is taken to allow nothing; ``Evaluation.uncertain``
-  says when allowing everything instead would change the decision.
+  says when allowing everything instead would change the decision. With ``may_deny`` (an
+  SCP that could not be read) an allow is uncertain as well, since the unknown content
+  may deny it; the known statements given with ``known`` still allow and deny. An SCP
+  whose targets could not be read is such an unknown policy at every level.
 """
 
 from __future__ import annotations

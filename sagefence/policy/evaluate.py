@@ -3,7 +3,8 @@
 The order follows AWS's documented flow: an explicit deny in any policy wins; every SCP
 and the permissions boundary, when present, must allow (they only restrict); then, in one
 account, an allow in the identity policies or in the resource policy is enough, while a
-cross-account request needs both.
+cross-account request needs both. A role's trust policy and a KMS key policy are
+authoritative: they must allow the caller within one account too.
 
 Resource-policy grants depend on how the principal was named (see `principals`): a grant
 to the requester's account only delegates to the account, so within the account it needs
@@ -17,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from .conditions import conditions_hold
-from .model import Decision, Evaluation, Policy, Statement, StatementRef
+from .model import AUTHORITATIVE_KINDS, Decision, Evaluation, Policy, Statement, StatementRef
 from .patterns import Context, any_action_matches, any_arn_matches
 from .principals import ACCOUNT, EXACT, statement_principal_match
 from .request import Request
@@ -100,6 +101,7 @@ def evaluate(
     boundary: Policy | None = None,
     scps: Sequence[Policy] = (),
     resource_account: str | None = None,
+    resource_required: bool | None = None,
 ) -> Evaluation:
     """Decide a request as IAM would.
 
@@ -108,14 +110,21 @@ def evaluate(
     allow: the question is what that policy says. A cross-account request (the
     principal's account differs from `resource_account`) needs an allow in the resource
     policy as well as in the identity policies; without a resource policy it is denied.
-    SCPs given are all required to allow (pass one merged policy per level of the
+    `resource_required` says the resource policy must allow the caller even within one
+    account (sts:AssumeRole on a role, KMS operations on a key); by default it is true for
+    policies of kind ``trust`` and ``key``. There, a grant to the account root delegates to
+    the identity policies, which then must allow too; a grant naming the caller allows on
+    its own. SCPs given are all required to allow (pass one merged policy per level of the
     organization). Policies from `unknown_policy` never deny and are taken to allow
-    nothing; `uncertain` reports when allowing everything instead would change the
-    decision.
+    nothing (beyond their known statements); `uncertain` reports when allowing everything
+    instead would change the decision, or, for one that `may_deny`, when an allow could be
+    taken away by it.
     """
     everything = [*identity, *([resource] if resource is not None else []), *scps]
     everything += [boundary] if boundary is not None else []
     bounded = boundary is not None
+    if resource_required is None:
+        resource_required = resource is not None and resource.kind in AUTHORITATIVE_KINDS
     matched = {id(policy): _applicable(policy, request, bounded) for policy in everything}
     denies = [s.ref for policy in everything for s, _ in matched[id(policy)][0]]
     if denies:
@@ -131,7 +140,7 @@ def evaluate(
     def gate(policy: Policy | None, optimistic: bool) -> bool:
         if policy is None:
             return True
-        return optimistic if policy.unknown else bool(matched[id(policy)][1])
+        return bool(matched[id(policy)][1]) or (optimistic and policy.unknown)
 
     def allowed(optimistic: bool) -> bool:
         if not all(gate(policy, optimistic) for policy in scps):
@@ -149,10 +158,13 @@ def evaluate(
         bypass = any(_bypasses_boundary(request, kind) for kind in direct)
         if (direct or resource_unknown) and (boundary_ok or bypass):
             return True
+        if resource_required and not resource_allows:
+            return False
         return identity_ok and boundary_ok
 
     certain = allowed(optimistic=False)
-    uncertain = certain != allowed(optimistic=True)
+    hidden_deny = certain and any(policy.unknown and policy.may_deny for policy in everything)
+    uncertain = hidden_deny or certain != allowed(optimistic=True)
     if not certain:
         return Evaluation(Decision.IMPLICIT_DENY, (), uncertain)
     refs: list[StatementRef] = [s.ref for s, _ in identity_allows] + [s.ref for s, _ in resource_allows]

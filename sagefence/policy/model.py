@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-KINDS = frozenset({"identity", "resource", "trust", "boundary", "scp", "endpoint"})
+KINDS = frozenset({"identity", "resource", "trust", "key", "boundary", "scp", "endpoint"})
 # Policy kinds whose statements name a principal (everything else applies to its holder).
-PRINCIPAL_KINDS = frozenset({"resource", "trust", "endpoint"})
+PRINCIPAL_KINDS = frozenset({"resource", "trust", "key", "endpoint"})
+# Resource policies that must allow the caller even within one account (a role's trust policy,
+# a KMS key policy): an identity-policy allow alone is not enough.
+AUTHORITATIVE_KINDS = frozenset({"trust", "key"})
 PRINCIPAL_KEYS = ("AWS", "Service", "Federated", "CanonicalUser")
 
 
@@ -105,14 +108,18 @@ class Statement:
 
 @dataclass(frozen=True)
 class Policy:
-    """A parsed policy. `unknown` marks a stand-in for content we do not have (an AWS
-    managed policy we do not ship): it may allow anything and never denies."""
+    """A parsed policy. `unknown` marks content we do not have (an AWS managed policy we do
+    not ship): it may allow anything and never denies. `statements` may still hold the part
+    that is known (the readable SCPs of a level that also has an unreadable one).
+    `may_deny`, with `unknown`, says the unknown part may also deny (an SCP nobody could
+    read), so an allow that depends on it is uncertain too."""
 
     source: str
     kind: str
     statements: tuple[Statement, ...] = ()
     version: str | None = None
     unknown: bool = False
+    may_deny: bool = False
 
 
 @dataclass(frozen=True)

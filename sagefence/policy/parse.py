@@ -9,9 +9,10 @@ kept as they are.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import validate
 from .model import (
     KINDS,
     PRINCIPAL_KEYS,
@@ -98,6 +99,8 @@ def parse_policy(document: Mapping[str, Any] | str | bytes, source: str, kind: s
     if not isinstance(raw_statements, list):
         raise PolicyError(f"{source}: Statement must be an object or a list of objects")
     version = document.get("Version")
+    validate.version(version, source)
+    validate.sids([item.get("Sid") if isinstance(item, Mapping) else None for item in raw_statements], kind, source)
     variables = version == _POLICY_VERSION_WITH_VARIABLES
     statements = tuple(
         _statement(item, index, source, kind, variables) for index, item in enumerate(raw_statements)
@@ -105,11 +108,16 @@ def parse_policy(document: Mapping[str, Any] | str | bytes, source: str, kind: s
     return Policy(source, kind, statements, version if isinstance(version, str) else None)
 
 
-def unknown_policy(source: str, kind: str = "identity") -> Policy:
-    """A stand-in for a policy whose content we do not ship: may allow anything, never denies."""
+def unknown_policy(source: str, kind: str = "identity", may_deny: bool = False, known: Policy | None = None) -> Policy:
+    """A stand-in for a policy whose content we do not ship: may allow anything, never denies.
+
+    `may_deny` marks content nobody could read (an SCP), which may deny as well; `known` is
+    the part that could be read (its statements are kept and evaluated)."""
     if kind not in KINDS:
         raise ValueError(f"unknown policy kind {kind!r}")
-    return Policy(source, kind, (), None, unknown=True)
+    statements = known.statements if known is not None else ()
+    version = known.version if known is not None else None
+    return Policy(source, kind, statements, version, unknown=True, may_deny=may_deny)
 
 
 def _where(index: int, sid: object, source: str) -> str:
@@ -136,10 +144,10 @@ def _statement(raw: object, index: int, source: str, kind: str, variables: bool)
         raise PolicyError(f"{where}: Effect is missing")
     if effect not in ("Allow", "Deny"):
         raise PolicyError(f"{where}: Effect must be Allow or Deny, not {effect!r}")
-    actions, not_actions = _pair(raw, "Action", "NotAction", where)
+    actions, not_actions = _pair(raw, "Action", "NotAction", where, validate.actions)
     if actions is None and not_actions is None:
         raise PolicyError(f"{where}: one of Action or NotAction is required")
-    resources, not_resources = _pair(raw, "Resource", "NotResource", where)
+    resources, not_resources = _pair(raw, "Resource", "NotResource", where, validate.resources)
     if resources is None and not_resources is None and kind != "trust":
         raise PolicyError(f"{where}: one of Resource or NotResource is required")
     principal, not_principal = _principals(raw, kind, effect, where)
@@ -159,12 +167,18 @@ def _statement(raw: object, index: int, source: str, kind: str, variables: bool)
     )
 
 
-def _pair(raw: Mapping[str, Any], name: str, negation: str, where: str) -> tuple[tuple[str, ...] | None, ...]:
+def _pair(
+    raw: Mapping[str, Any], name: str, negation: str, where: str, check: Callable[[tuple[str, ...], str, str], None]
+) -> tuple[tuple[str, ...] | None, ...]:
     if name in raw and negation in raw:
         raise PolicyError(f"{where}: {name} and {negation} cannot both be present")
-    positive = _strings(raw[name], name, where) if name in raw else None
-    negative = _strings(raw[negation], negation, where) if negation in raw else None
-    return positive, negative
+    found: list[tuple[str, ...] | None] = []
+    for element in (name, negation):
+        values = _strings(raw[element], element, where) if element in raw else None
+        if values is not None:
+            check(values, element, where)
+        found.append(values)
+    return tuple(found)
 
 
 def _principals(
@@ -209,7 +223,9 @@ def _principal_spec(value: object, element: str, where: str) -> PrincipalSpec:
             raise PolicyError(
                 f"{where}: {element} has an unknown key {key!r} (expected one of {', '.join(PRINCIPAL_KEYS)})"
             )
-        entries.extend((key, item) for item in _strings(_account_ids(items), f"{element} {key}", where))
+        for item in _strings(_account_ids(items), f"{element} {key}", where):
+            validate.principal(key, item, element, where)
+            entries.append((key, item))
     return PrincipalSpec(everyone=False, entries=tuple(entries))
 
 
@@ -253,5 +269,6 @@ def _conditions(block: object, where: str) -> tuple[Condition, ...]:
                 raise PolicyError(f"{where}: condition key {key!r} under {operator} is not a string")
             items = raw_values if isinstance(raw_values, list) else [raw_values]
             values = tuple(_condition_value(item, where, operator, key) for item in items)
+            validate.condition_values(base, values, where, operator, key)
             conditions.append(Condition(operator, base, negated, if_exists, qualifier, key.lower(), values))
     return tuple(conditions)

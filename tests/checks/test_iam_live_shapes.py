@@ -11,6 +11,7 @@ from sagefence.config import Config
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.raw import RawResource
 from sagefence.status import SourceKind, Status
+from sagefence.values import ReadError
 
 DEV, PROD = "111111111111", "222222222222"
 
@@ -92,3 +93,46 @@ def test_stack_service_role_must_pass_the_roles_of_its_resources() -> None:
                      "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}}])
     (result,) = results(passrole_relationships, granted.id, inventory(model_role, granted, model, stack))
     assert result.status is Status.PASS
+
+
+def _scp(name: str, content: Any, targets: list[str]) -> RawResource:
+    return RawResource("AWS::Organizations::Policy", f"p-{name}", {"Name": name, "Content": content,
+                                                                   "TargetIds": targets}, SourceKind.ACCOUNT)
+
+
+FULL_ACCESS = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+UNREADABLE = ReadError("organizations.DescribePolicy", "AccessDenied")
+
+
+def _guardrail_status(*scps: RawResource) -> Status:
+    execution = role(DEV, "exec", trust_of({"Service": "sagemaker.amazonaws.com"}),
+                     [{"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}])
+    account = RawResource("AWS::Organizations::Account", DEV, {"Id": DEV, "ParentIds": ["r-root", "ou-ml"]},
+                          SourceKind.ACCOUNT)
+    (result,) = results(vpc_guardrail, execution.id, inventory(execution, account, *scps))
+    return result.status
+
+
+def test_unreadable_scp_where_the_readable_ones_lack_an_allow_is_unknown_not_pass() -> None:
+    no_allow = {"Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}
+    scps = (_scp("full", FULL_ACCESS, ["r-root", DEV]), _scp("narrow", no_allow, ["ou-ml"]))
+    assert _guardrail_status(*scps) is Status.PASS  # nothing lets ou-ml through
+    assert _guardrail_status(*scps, _scp("secret", UNREADABLE, ["ou-ml"])) is Status.UNKNOWN
+
+
+def test_unreadable_scp_beside_full_access_is_unknown_not_fail() -> None:
+    full = _scp("full", FULL_ACCESS, ["r-root", "ou-ml", DEV])
+    assert _guardrail_status(full) is Status.FAIL
+    assert _guardrail_status(full, _scp("secret", "{not json", ["ou-ml"])) is Status.UNKNOWN
+    lost = RawResource("AWS::Organizations::Policy", "p-lost", {
+        "Name": "lost", "Content": FULL_ACCESS, "TargetIds": ReadError("organizations.ListTargetsForPolicy", "x")},
+        SourceKind.ACCOUNT)
+    assert _guardrail_status(full, lost) is Status.UNKNOWN
+
+
+def test_readable_deny_decides_despite_an_unreadable_scp() -> None:
+    guardrail = {"Statement": [{"Effect": "Deny", "Action": "sagemaker:Create*", "Resource": "*",
+                                "Condition": {"Null": {"sagemaker:VpcSubnets": "true"}}}]}
+    scps = (_scp("full", FULL_ACCESS, ["r-root", "ou-ml", DEV]), _scp("vpc", guardrail, ["ou-ml"]),
+            _scp("secret", UNREADABLE, [DEV]))
+    assert _guardrail_status(*scps) is Status.PASS

@@ -54,3 +54,43 @@ def test_malformed_trust_policy_errors_every_role_rule(tmp_path: Path) -> None:
     assert {(f.rule_id, f.status.value) for f in doc.findings} == {
         ("IAM-001", "error"), ("SM-001", "error"), ("IAM-005", "error")}
     assert all("Robot" in f.message for f in doc.findings)
+
+
+ENDPOINT = """Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.0.0.0/16}
+  S3Endpoint:
+    Type: AWS::EC2::VPCEndpoint
+    Properties:
+      VpcId: !Ref Vpc
+      ServiceName: !Sub 'com.amazonaws.${AWS::Region}.s3'
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: '*', Action: 's3:*', Resource: '*'}
+          - {Sid: OwnAccountOnly, Effect: Deny, Principal: '*', Action: 's3:*', Resource: '*',
+             Condition: {NumericNotEquals: {s3:ResourceAccount: 'my account'}}}
+"""
+
+
+def test_ill_formed_deny_in_endpoint_policy_is_an_error_not_a_verdict(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(ENDPOINT)
+    finding = next(f for f in scan([path], rules=["VPCE-004"]).findings if f.resource.id == "S3Endpoint")
+    assert finding.status.value == "error", finding.message
+    for name in ("OwnAccountOnly", "NumericNotEquals", "s3:ResourceAccount", "my account"):
+        assert name in finding.message, finding.message
+
+
+@pytest.mark.parametrize(("condition", "bad"), [
+    ("NotIpAddress: {aws:SourceIp: 10.0.0.0/33}", "10.0.0.0/33"),
+    ("StringNotEquals: {aws:SourceVpce: vpce-1}, Bool: {aws:ViaAWSService: nope}", "nope"),
+])
+def test_ill_formed_deny_in_bucket_policy_is_an_error(condition: str, bad: str, tmp_path: Path) -> None:
+    policy = ("{Statement: [{Sid: DenyNoVPC, Effect: Deny, Principal: '*', Action: 's3:*', "
+              "Resource: ['arn:aws:s3:::ml-data', 'arn:aws:s3:::ml-data/*'], Condition: {" + condition + "}}]}")
+    path = tmp_path / "t.yaml"
+    path.write_text(BUCKET.replace("POLICY", policy))
+    finding = next(f for f in scan([path], rules=["S3-001"]).findings if f.resource.id == "DataBucket")
+    assert finding.status.value == "error", finding.message
+    assert "DenyNoVPC" in finding.message and bad in finding.message, finding.message

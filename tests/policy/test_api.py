@@ -12,6 +12,7 @@ from sagefence.policy import (
     Decision,
     Evaluation,
     NamedPrincipal,
+    PolicyError,
     Request,
     StatementRef,
     action_matches,
@@ -220,7 +221,7 @@ def test_unknown_policy_only_makes_implicit_denies_uncertain() -> None:
 
 
 def test_garbage_never_crashes() -> None:
-    """Odd but parseable values in policies and contexts give answers, not exceptions."""
+    """Odd values in policies and contexts give answers or a PolicyError, not other exceptions."""
     weird = [
         "",
         "*",
@@ -243,21 +244,16 @@ def test_garbage_never_crashes() -> None:
         "StringEquals", "StringLike", "StringEqualsIgnoreCase", "NumericLessThan", "DateGreaterThan", "Bool",
         "IpAddress", "NotIpAddress", "ArnLike", "ArnNotEquals", "BinaryEquals", "Null", "ForAllValues:StringNotLike",
     ]  # fmt: skip
-    for operator in operators:
-        policy = parse_policy(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Deny",
-                        "Action": weird,
-                        "Resource": weird,
-                        "Condition": {operator: {"k": weird}},
-                    }
-                ],
-            },
-            "fuzz",
-        )
+    documents = [
+        {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {operator: {"k": value}}}
+        for operator in operators
+        for value in weird
+    ] + [{"Effect": "Deny", "Action": value, "Resource": value} for value in weird]
+    for statement in documents:
+        try:
+            policy = parse_policy({"Version": "2012-10-17", "Statement": [statement]}, "fuzz")
+        except PolicyError:
+            continue  # IAM would reject it: an error finding, never an answer
         for value in weird:
             for resource in (value, "arn:aws:s3:::b"):
                 result = evaluate(Request(PROBE, value or "s3:x", resource, {"k": value}), identity=[policy])
@@ -274,3 +270,19 @@ def test_importing_the_package_stays_light() -> None:
         "assert 'policyuniverse' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_resource_required_overrides_the_kind() -> None:
+    """A caller can make any resource policy authoritative, or a trust policy not."""
+    bucket = parse_policy({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "444455556666"},
+                                          "Action": "s3:GetObject", "Resource": "*"}]}, "bucket policy", "resource")
+    trust = parse_policy({"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                         "Action": "sts:AssumeRole"}]}, "trust policy", "trust")
+    identity = parse_policy({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, "identity")
+    get = Request(PROBE, "s3:GetObject", "arn:aws:s3:::b/k")
+    assume = Request(PROBE, "sts:AssumeRole", "arn:aws:iam::111122223333:role/r")
+    assert evaluate(get, identity=[identity], resource=bucket).allowed
+    assert evaluate(get, identity=[identity], resource=bucket, resource_required=True).denied
+    assert evaluate(assume, identity=[identity], resource=trust).denied
+    assert evaluate(assume, identity=[identity], resource=trust, resource_required=False).allowed
+    assert evaluate(assume, identity=[identity], resource_required=True).denied

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sagefence.policy import Policy, Request, evaluate, parse_policy, unknown_policy
+from sagefence.policy import Policy, PolicyError, Request, evaluate, parse_policy, unknown_policy
 from sagefence.policy.parse import split_operator
 from sagefence.values import Opaque
 
@@ -31,11 +31,15 @@ def _load() -> dict[str, Any]:
 
 DATA = _load()
 ROWS = DATA["cases"]
+REJECTED = DATA["rejected"]
+ACCEPTED = DATA["accepted"]
 
 
 def _policy(ref: Any, kind: str, label: str) -> Policy:
     if ref == "unknown":
         return unknown_policy(f"unknown {label}", kind)
+    if ref == "unreadable":
+        return unknown_policy(f"unreadable {label}", kind, may_deny=True)
     document = DATA["policies"][ref] if isinstance(ref, str) else ref
     return parse_policy(document, f"{label} {ref if isinstance(ref, str) else '(inline)'}", kind)
 
@@ -105,7 +109,7 @@ def _operators_used() -> Counter[str]:
     for row in ROWS:
         refs = [row.get("resource"), row.get("boundary"), *row.get("identity", []), *row.get("scps", [])]
         for ref in refs:
-            if ref is None or ref == "unknown":
+            if ref is None or ref in ("unknown", "unreadable"):
                 continue
             document = DATA["policies"][ref] if isinstance(ref, str) else ref
             statements = document["Statement"]
@@ -135,3 +139,32 @@ def test_every_operator_is_exercised(operator: str) -> None:
 @pytest.mark.parametrize("feature", ["IfExists", "ForAnyValue:", "ForAllValues:"])
 def test_every_modifier_is_exercised(feature: str) -> None:
     assert any(feature.lower() in name.lower() for name in _operators_used())
+
+
+def _document(row: dict[str, Any]) -> Any:
+    return row["document"] if "document" in row else {"Version": "2012-10-17", "Statement": [row["statement"]]}
+
+
+@pytest.mark.parametrize("row", REJECTED, ids=[row["id"] for row in REJECTED])
+def test_ill_formed_policy_is_rejected(row: dict[str, Any]) -> None:
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(_document(row), f"policy {row['id']}", row.get("kind", "identity"))
+    message = str(raised.value)
+    assert f"policy {row['id']}" in message
+    for name in row["names"]:
+        assert str(name) in message, (name, message)
+
+
+@pytest.mark.parametrize("row", ACCEPTED, ids=[row["id"] for row in ACCEPTED])
+def test_well_formed_tricky_policy_parses(row: dict[str, Any]) -> None:
+    policy = parse_policy(_document(row), f"policy {row['id']}", row.get("kind", "identity"))
+    assert len(policy.statements) == len(_document(row)["Statement"])
+
+
+def test_validity_tables_are_well_formed() -> None:
+    ids = [row["id"] for row in REJECTED + ACCEPTED]
+    assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+    assert len(REJECTED) >= 30
+    for row in REJECTED + ACCEPTED:
+        assert ("statement" in row) != ("document" in row), row["id"]
+    assert all(row["names"] for row in REJECTED)
