@@ -71,6 +71,16 @@ _ID_PREFIX = {
 }
 
 
+# Types whose Ref is modelled as the name the resource gives itself (else its logical id).
+_NAME_PROPERTY = {
+    "AWS::S3::Bucket": "BucketName", "AWS::IAM::Role": "RoleName", "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::KMS::Alias": "AliasName", "AWS::SageMaker::NotebookInstance": "NotebookInstanceName",
+    "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::NotebookInstanceLifecycleConfig": "NotebookInstanceLifecycleConfigName",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+}
+
+
 def _plain(value: Any) -> str | None:
     return value if isinstance(value, str) and not is_opaque(value) else None
 
@@ -196,12 +206,7 @@ class Resolver:
             rtype = body.get("Type", "") if isinstance(body, dict) else ""
             props = body.get("Properties") if isinstance(body, dict) else None
             props = props if isinstance(props, dict) else {}
-            name_prop = {"AWS::S3::Bucket": "BucketName", "AWS::IAM::Role": "RoleName",
-                         "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::KMS::Alias": "AliasName",
-                         "AWS::SageMaker::NotebookInstance": "NotebookInstanceName",
-                         "AWS::SageMaker::Model": "ModelName",
-                         "AWS::SageMaker::NotebookInstanceLifecycleConfig": "NotebookInstanceLifecycleConfigName",
-                         "AWS::IAM::InstanceProfile": "InstanceProfileName"}.get(rtype)
+            name_prop = _NAME_PROPERTY.get(rtype)
             name: Any = None
             if name_prop and name_prop in props:
                 name = self.resolve(props[name_prop])
@@ -260,8 +265,10 @@ class Resolver:
             text = arn if arn is not None else logical_id
         elif rtype == "AWS::KMS::Key":
             text = self._local(logical_id)
-        else:
+        elif rtype in _NAME_PROPERTY:
             text = self.resource_name(logical_id)
+        else:  # what Ref gives for this type (an ARN, a URL, an id) is not modelled: unknown, still linked
+            return RefToken(Opaque.token("Ref", self._local(logical_id)), logical_id, rtype)
         if is_opaque(text):
             return text
         return RefToken(text, logical_id, rtype)
@@ -293,7 +300,28 @@ class Resolver:
         if attribute == "DomainArn":
             arn = self.arn_of(logical_id)
             return arn if arn is not None else Opaque.token("GetAtt", f"{self._local(logical_id)}.{attribute}")
-        return RefToken(f"{self._local(logical_id)}.{attribute}", logical_id, rtype, attribute)
+        declared = self._declared(logical_id, attribute)
+        if declared is not None:
+            return declared
+        # An attribute whose value is not modelled (a DomainName, an ARN of a type we do not build) is
+        # unknown: made-up text would read as a real value (a Resource that is "not an ARN").
+        return RefToken(Opaque.token("GetAtt", f"{self._local(logical_id)}.{attribute}"), logical_id, rtype, attribute)
+
+    def _declared(self, logical_id: str, attribute: str) -> Any:
+        """An attribute named like a property the template sets (a VPC's CidrBlock) returns that value."""
+        body = self.resources.get(logical_id)
+        props = body.get("Properties") if isinstance(body, Mapping) else None
+        if not isinstance(props, Mapping) or attribute not in props:
+            return None
+        key = f"{logical_id}.{attribute}"
+        if key in self._naming:
+            raise IntrinsicError(f"circular reference: Fn::GetAtt {key} inside {logical_id}")
+        self._naming.append(key)
+        try:
+            value = self.resolve(props[attribute])
+        finally:
+            self._naming.pop()
+        return value if isinstance(value, str) else None
 
     def _sub(self, arg: Any) -> Any:
         variables: Mapping[str, Any] = {}

@@ -224,3 +224,19 @@ def test_a_macro_may_add_the_resources_a_ref_names() -> None:
     assert _resolve({"Ref": "ServerlessDeploymentApplication"}, sam) != _resolve({"Ref": "Other"}, sam)
     with pytest.raises(IntrinsicError, match="neither a parameter nor a resource"):
         _resolve({"Ref": "ServerlessDeploymentApplication"})  # without a macro it is a broken template
+
+
+def test_values_we_do_not_model_are_unknown_but_still_name_their_resource() -> None:
+    template = {"Resources": {
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "Repo": {"Type": "AWS::CodeCommit::Repository", "Properties": {"RepositoryName": "ml"}},
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.1.0.0/16"}},
+        "Loop": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::GetAtt": ["Loop", "TopicName"]}}},
+    }}
+    topic = _resolve({"Ref": "Topic"}, template)  # an SNS topic's Ref is its ARN, which we do not build
+    arn = _resolve({"Fn::GetAtt": ["Repo", "Arn"]}, template)
+    assert is_opaque(topic) and is_opaque(arn) and topic.logical_id == "Topic" and arn.logical_id == "Repo"
+    assert _resolve({"Fn::GetAtt": ["Repo", "RepositoryName"]}, template) == "ml"  # an attribute named like its property
+    assert _resolve({"Fn::GetAtt": ["Vpc", "CidrBlock"]}, template) == "10.1.0.0/16"
+    with pytest.raises(IntrinsicError, match="circular reference"):
+        _resolve({"Fn::GetAtt": ["Loop", "TopicName"]}, template)
