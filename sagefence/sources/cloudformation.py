@@ -141,7 +141,8 @@ def _not_a_template(body: Any) -> str | None:
 
 # -- conditions ----------------------------------------------------------------------------
 
-def _parse_condition(definition: Any, name: str, known: Mapping[str, Any], atoms: list[str]) -> tuple[Any, ...]:
+def _parse_condition(definition: Any, name: str, known: Mapping[str, Any], atoms: list[str],
+                     tests: dict[str, Any] | None = None) -> tuple[Any, ...]:
     """A condition as a tree over other conditions and *atoms* (parameter tests, each a free boolean).
 
     A condition that is one parameter test is itself the atom, so messages name it plainly; a test
@@ -153,10 +154,38 @@ def _parse_condition(definition: Any, name: str, known: Mapping[str, Any], atoms
             return ("cond", arg)
         if fn in ("Fn::And", "Fn::Or", "Fn::Not") and isinstance(arg, list):
             op = {"Fn::And": "and", "Fn::Or": "or", "Fn::Not": "not"}[fn]
-            return (op, [_parse_condition(item, name, known, atoms) for item in arg])
+            return (op, [_parse_condition(item, name, known, atoms, tests) for item in arg])
     atom = name if not atoms and definition is known.get(name) else f"{name}#{len(atoms) + 1}"
     atoms.append(atom)
+    if tests is not None:
+        tests[atom] = definition
     return ("atom", atom)
+
+
+def _under_defaults(value: Any, parameters: Mapping[str, Any]) -> str | None:
+    """A condition operand's text when every parameter takes its default, or None when not known."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, Mapping) and set(value) == {"Ref"}:
+        spec = parameters.get(value["Ref"]) if isinstance(value["Ref"], str) else None
+        if isinstance(spec, Mapping) and "Default" in spec:
+            return _under_defaults(spec["Default"], {})
+    return None
+
+
+def _parameters_in(value: Any, parameters: Mapping[str, Any], out: set[str]) -> set[str]:
+    if isinstance(value, Mapping):
+        ref = value.get("Ref") if len(value) == 1 else None
+        if isinstance(ref, str) and ref in parameters:
+            out.add(ref)
+        for item in value.values():
+            _parameters_in(item, parameters, out)
+    elif isinstance(value, list):
+        for item in value:
+            _parameters_in(item, parameters, out)
+    return out
 
 
 def _walk_condition_uses(value: Any, out: set[str]) -> None:
@@ -179,8 +208,11 @@ class _Conditions:
         conds = template.body.get("Conditions")
         self.definitions: Mapping[str, Any] = conds if isinstance(conds, Mapping) else {}
         self.trees: dict[str, tuple[Any, ...]] = {}
+        self.tests: dict[str, Any] = {}  # atom -> its parameter test
         for name, definition in self.definitions.items():
-            self.trees[name] = _parse_condition(definition, name, self.definitions, [])
+            self.trees[name] = _parse_condition(definition, name, self.definitions, [], self.tests)
+        params = template.body.get("Parameters")
+        self.parameters: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
         self.used = self._used(template) if self.definitions else set()
         self.free_used = self.free_of(self.used)
 
@@ -212,6 +244,23 @@ class _Conditions:
             else:
                 stack.extend(node[1])
         return sorted(free)
+
+    def unpinned(self, free_values: Mapping[str, bool]) -> frozenset[str]:
+        """Parameters that cannot hold their default under this assignment: a test that the defaults
+        make true (``!Equals [!Ref RoleArn, '']``) is taken false here, so a value other than the
+        default is deployed, and the parameter is unknown rather than its default."""
+        out: set[str] = set()
+        for atom, taken in free_values.items():
+            test = self.tests.get(atom)
+            if not (isinstance(test, Mapping) and set(test) == {"Fn::Equals"}):
+                continue
+            operands = test["Fn::Equals"]
+            if not isinstance(operands, list) or len(operands) != 2:
+                continue
+            left, right = (_under_defaults(o, self.parameters) for o in operands)
+            if left is not None and right is not None and (left == right) != taken:
+                _parameters_in(test, self.parameters, out)
+        return frozenset(out)
 
     def assignment(self, free_values: Mapping[str, bool]) -> dict[str, bool]:
         values: dict[str, bool] = {}
@@ -575,7 +624,8 @@ def _resolve_group(group: Sequence[Template], conds: Mapping[int, _Conditions], 
             per_template = {n: free_values.get(label(t.index, n), True) for n in conds[t.index].free_used}
             resolver = Resolver(t.body, account_id=account_id, region=region,
                                 conditions=conds[t.index].assignment(per_template), exports=exports,
-                                scope=scopes.get(t.index), stack=t.label)
+                                scope=scopes.get(t.index), stack=t.label,
+                                unpinned=conds[t.index].unpinned(per_template))
             if only is None or t.index in only:
                 resources.extend(_resolve_resources(t, resolver, account_id, region,
                                                     None if only is None else only[t.index]))

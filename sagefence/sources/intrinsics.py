@@ -90,8 +90,9 @@ class Resolver:
 
     def __init__(self, template: Mapping[str, Any], *, account_id: str, region: str,
                  conditions: Mapping[str, bool], exports: Mapping[str, Any],
-                 stack: str = "stack", scope: str | None = None) -> None:
+                 stack: str = "stack", scope: str | None = None, unpinned: frozenset[str] = frozenset()) -> None:
         self.template = template
+        self.unpinned = unpinned  # parameters the condition assignment rules out holding their default
         self.account_id = account_id
         self.region = region
         self.conditions = conditions
@@ -181,7 +182,7 @@ class Resolver:
 
     def _parameter(self, name: str) -> Any:
         spec = self.parameters[name]
-        if not isinstance(spec, Mapping) or "Default" not in spec:
+        if not isinstance(spec, Mapping) or "Default" not in spec or name in self.unpinned:
             return Opaque.token("Ref", self._local(name))
         default = spec["Default"]
         ptype = str(spec.get("Type", "String"))

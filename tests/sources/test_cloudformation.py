@@ -7,7 +7,7 @@ from sagefence.inventory.index import Inventory
 from sagefence.sources import cloudformation as cfn
 from sagefence.sources.intrinsics import RefToken
 from sagefence.status import SourceKind
-from sagefence.values import Opaque
+from sagefence.values import Opaque, is_opaque
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -273,3 +273,33 @@ Resources:
     assert props["ExecutionRoleArn"] == "arn:aws:iam::123456789012:role/m"
     for name, where in (("VpcConfig", "VpcConfig.Subnets[1]"), ("Containers", "Containers[0].Environment.MODE")):
         assert isinstance(props[name], Malformed) and props[name].problem.startswith(f"{where} is null"), props[name]
+
+
+def test_a_condition_taken_against_the_defaults_leaves_its_parameters_unknown(tmp_path: Path) -> None:
+    # The optional-parameter idiom: when RoleArn is '' (its default) the condition is true; where the
+    # condition is taken false, RoleArn holds something else, so it is unknown, never ''.
+    path = _write(tmp_path, "t.yaml", """
+Parameters:
+  RoleArn: {Type: String, Default: ''}
+  Stage: {Type: String, Default: dev}
+Conditions:
+  NoRoleArn: !Equals [!Ref RoleArn, '']
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Action: sts:AssumeRole
+            Principal: {AWS: !If [NoRoleArn, !Sub 'arn:aws:iam::${AWS::AccountId}:root', !Ref RoleArn]}
+      Description: !Ref Stage
+""")
+    seen = {}
+    for variant in _variants(path):
+        props = _by_id(variant)["Role"].properties
+        principal = props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+        seen[variant.describe()] = principal
+        assert props["Description"] == "dev"  # a parameter no taken test names keeps its default
+    assert seen["NoRoleArn=true"] == "arn:aws:iam::123456789012:root"
+    assert is_opaque(seen["NoRoleArn=false"]) and seen["NoRoleArn=false"] != ""
