@@ -157,3 +157,19 @@ def require(value: Any, what: str) -> Any:
     if is_opaque(value):
         raise UnknownInput(f"{what} is not known before deployment ({value})")
     return value
+
+
+def require_document(value: Any, what: str) -> Any:
+    """A policy document: like ``require``, except that JSON text built with ``!Sub`` around unknown
+    values (``"Resource": "arn:aws:s3:::${Bucket}/*"``) is read, its unknowns staying unknown inside it;
+    only text that is not JSON once the unknowns are in place is not known before deployment."""
+    if isinstance(value, str) and is_opaque(value):
+        import json
+
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+    return require(value, what)

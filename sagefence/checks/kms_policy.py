@@ -19,14 +19,14 @@ from sagefence.checks.probes import (
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import KmsKey
 from sagefence.policy import action_matches, evaluate
-from sagefence.values import require
+from sagefence.values import require_document
 
 KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
                "kms:DescribeKey")
 
 
 def _policy(key: KmsKey, inventory: Inventory) -> Any:
-    document = require(key.policy, "KeyPolicy")
+    document = require_document(key.policy, "KeyPolicy")
     if document is None:
         return None
     return inventory.policy(document, f"key policy of {key.id}", "key")

@@ -18,7 +18,7 @@ from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Bucket
 from sagefence.policy import condition_values, evaluate
 from sagefence.status import Status
-from sagefence.values import is_opaque, require
+from sagefence.values import is_opaque, require_document
 
 BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketAcl", "s3:PutBucketAcl")
 OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:GetObjectAcl", "s3:PutObjectAcl")
@@ -26,7 +26,7 @@ PROBE_OBJECT = "sagefence-probe-object"
 
 
 def _policy(bucket: Bucket, inventory: Inventory) -> Any:
-    document = require(bucket.policy, "bucket policy")
+    document = require_document(bucket.policy, "bucket policy")
     if document is None:
         return None
     return inventory.policy(document, f"bucket policy of {bucket.id}", "resource")

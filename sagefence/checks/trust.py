@@ -13,13 +13,13 @@ from sagefence.checks.probes import base_context, statement_grants
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
 from sagefence.policy import Policy, Request, named_principals, principal_matches
-from sagefence.values import require
+from sagefence.values import require_document
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 
 
 def trust_policy(role: Role, inventory: Inventory) -> Policy:
-    document = require(role.trust_policy, "AssumeRolePolicyDocument")
+    document = require_document(role.trust_policy, "AssumeRolePolicyDocument")
     return inventory.policy(document, f"trust policy of role {role.id}", "trust")
 
 

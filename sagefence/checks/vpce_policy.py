@@ -12,7 +12,7 @@ from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import VpcEndpoint
 from sagefence.policy import condition_values, evaluate
 from sagefence.status import Status
-from sagefence.values import require
+from sagefence.values import require_document
 
 UNRELATED_OBJECT = "arn:aws:s3:::some-unrelated-bucket/x"
 
@@ -28,7 +28,7 @@ def s3_endpoint_policy(endpoint: VpcEndpoint, inventory: Inventory, params: Mapp
 
 
 def _verdict(endpoint: VpcEndpoint, inventory: Inventory) -> Iterator[Result]:
-    document = require(endpoint.policy, "PolicyDocument")
+    document = require_document(endpoint.policy, "PolicyDocument")
     if document is None:
         yield failed(f"S3 endpoint {endpoint.id} has no policy: the default allows any principal any S3 action "
                      "on any bucket, so data can leave to any bucket")
