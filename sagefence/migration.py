@@ -64,7 +64,7 @@ def build_plan(inventory: Inventory, failures: Sequence[str], catalogue: Mapping
         items = readiness(nb, inventory)
         instances.append({
             "instance": nb.id, "name": nb.name, "account": nb.raw.account, "region": nb.raw.region,
-            "platform": reason, "ready": all(ready for _, ready, _ in items),
+            "platform": reason, "ready": all(ready is True for _, ready, _ in items),
             "readiness": [{"item": name, "ready": ready, "detail": detail} for name, ready, detail in items],
             "new_instance": _settings(nb, inventory, stamp), "notes": _notes(nb),
         })

@@ -31,9 +31,9 @@ def needs_migration(nb: NotebookInstance, inventory: Inventory, params: Mapping[
     return None
 
 
-def readiness(nb: NotebookInstance, inventory: Inventory) -> list[tuple[str, bool, str]]:
+def readiness(nb: NotebookInstance, inventory: Inventory) -> list[tuple[str, bool | None, str]]:
     """Each readiness item of rules.md: (item, ready, detail)."""
-    items: list[tuple[str, bool, str]] = []
+    items: list[tuple[str, bool | None, str]] = []
     require(nb.props.get("Tags"), "Tags")
     bucket_name = nb.tags.get(BACKUP_TAG) if present(nb.tags.get(BACKUP_TAG), BACKUP_TAG) else None
     items.append(("backup tag", bool(bucket_name),
@@ -51,7 +51,7 @@ def readiness(nb: NotebookInstance, inventory: Inventory) -> list[tuple[str, boo
     return items
 
 
-def _role_can_back_up(nb: NotebookInstance, bucket: Bucket, inventory: Inventory) -> tuple[str, bool, str]:
+def _role_can_back_up(nb: NotebookInstance, bucket: Bucket, inventory: Inventory) -> tuple[str, bool | None, str]:
     role = inventory.role_by_arn(nb.role_arn)
     if role is None:
         return ("role may write the backup", False, f"execution role {nb.role_arn} is not in the scan")
@@ -61,7 +61,8 @@ def _role_can_back_up(nb: NotebookInstance, bucket: Bucket, inventory: Inventory
         policy = inventory.policy(document, f"bucket policy of {bucket.id}", "resource")
     context = designated_endpoint(policy) if policy is not None else {}
     account = role.account or ""
-    missing = []
+    missing: list[str] = []
+    uncertain: list[str] = []
     for action in BACKUP_ACTIONS:
         target = bucket.arn if action == "s3:ListBucket" else f"{bucket.arn}/{nb.name}/backup"
         request = probe(action, target, account, context, principal=role.arn)
@@ -69,10 +70,15 @@ def _role_can_back_up(nb: NotebookInstance, bucket: Bucket, inventory: Inventory
         boundary = inventory.policy(role.boundary) if role.boundary else None
         result = evaluate(request, identity=identity, resource=policy, boundary=boundary,
                           scps=inventory.scps_for(account), resource_account=bucket.raw.account)
-        if not result.allowed:
+        if result.uncertain:
+            uncertain.append(action)
+        elif not result.allowed:
             missing.append(action)
     if missing:
         return ("role may write the backup", False, f"execution role is not allowed {', '.join(missing)} on {bucket.id}")
+    if uncertain:  # a policy nobody could read (an SCP) decides: neither ready nor not ready
+        return ("role may write the backup", None, f"whether the execution role may {', '.join(uncertain)} on "
+                f"{bucket.id} depends on a policy that could not be read")
     return ("role may write the backup", True, "execution role may put, get and list the backup bucket")
 
 
@@ -96,7 +102,8 @@ def migration_readiness(nb: NotebookInstance, inventory: Inventory, params: Mapp
     if reason is None:
         return
     items = readiness(nb, inventory)
-    missing = [detail for _, ready, detail in items if not ready]
+    missing = [detail for _, ready, detail in items if ready is False]
+    undecided = [detail for _, ready, detail in items if ready is None]
     evidence = {"platform": reason, "items": {name: detail for name, _, detail in items}}
     if missing and platform_unknown:
         yield unknown(f"{reason}; if it needs migrating, notebook instance {nb.name} is not ready: "
@@ -104,6 +111,8 @@ def migration_readiness(nb: NotebookInstance, inventory: Inventory, params: Mapp
     elif missing:
         yield failed(f"notebook instance {nb.name} on {reason} is not ready to migrate: " + "; ".join(missing),
                      missing=missing, **evidence)
+    elif undecided:
+        yield unknown(f"notebook instance {nb.name}: " + "; ".join(undecided), undecided=undecided, **evidence)
     else:
         where = f"({reason})" if platform_unknown else f"on {reason}"
         yield passed(f"notebook instance {nb.name} {where} is ready to migrate", **evidence)

@@ -139,3 +139,22 @@ def test_failed_tag_read_is_an_error_not_a_missing_tag() -> None:
     evaluation.run(inv)
     (finding,) = evaluation.findings()
     assert finding.status is Status.ERROR and "sagemaker.ListTags" in finding.message
+
+
+def test_permission_that_hangs_on_an_unreadable_scp_is_unknown_not_missing() -> None:
+    from sagefence.values import ReadError
+
+    full = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    org = [raw("AWS::Organizations::Account", ACCOUNT, {"Id": ACCOUNT, "ParentIds": ["r-root"]}, region=None),
+           raw("AWS::Organizations::Policy", "p-full", {"Content": full, "TargetIds": ["r-root", ACCOUNT]}, region=None),
+           raw("AWS::Organizations::Policy", "p-secret", {"Content": ReadError("organizations.DescribePolicy", "denied"),
+                                                          "TargetIds": [ACCOUNT]}, region=None)]
+    ready = notebook("ready", "notebook-al1-v1", {"ebs-backup-bucket": "backups"}, "backup-lc")
+    role = backup_role(["s3:PutObject", "s3:GetObject", "s3:ListBucket"])
+    results, _ = check(ready, *network(True), BUCKET, role, *org, name="ready")
+    assert [r.status for r in results] == [Status.UNKNOWN], results
+    assert "depends on a policy that could not be read" in results[0].message
+    # another item certainly missing still fails
+    results, _ = check(notebook("untagged", "notebook-al1-v1", {}, "backup-lc"), *network(True), BUCKET, role, *org,
+                       name="untagged")
+    assert [r.status for r in results] == [Status.FAIL]
