@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from sagefence.values import OPAQUE_CLOSE, OPAQUE_OPEN
+
+from .wildcard import Wildcard, compile_items, matches, risky
 
 # Token kinds: literal text (split at ':' for ARNs), opaque text (never split), '*', '?',
 # and a variable (name lower-cased, default or None).
@@ -104,7 +107,9 @@ def resolve_text(pattern: str, context: Context, variables: bool = True) -> str 
 
 
 @lru_cache(maxsize=8192)
-def _regex(tokens: tuple[Token, ...], ignore_case: bool) -> re.Pattern[str]:
+def _regex(tokens: tuple[Token, ...], ignore_case: bool) -> re.Pattern[str] | Wildcard:
+    if risky(tokens):
+        return Wildcard(tokens, ignore_case)
     parts = []
     for token in tokens:
         if token[0] == STAR:
@@ -127,7 +132,7 @@ def glob_match(
 
 
 @lru_cache(maxsize=4096)
-def action_regex(pattern: str) -> re.Pattern[str]:
+def action_regex(pattern: str) -> re.Pattern[str] | Wildcard:
     return _regex(tokenize(pattern, False), True)
 
 
@@ -145,19 +150,23 @@ class _SplitMatcher:
     per list was most of a small scan's policy time for Action lists, and for Resource lists
     (each bucket's policy names its own ARNs) a third of a live scan's evaluation."""
 
-    __slots__ = ("exact", "prefixes", "regex", "fold")
+    __slots__ = ("exact", "prefixes", "regex", "fold", "slow")
 
-    def __init__(self, exact: set[str], prefixes: list[str], regex: re.Pattern[str] | None, fold: bool) -> None:
+    def __init__(self, exact: set[str], prefixes: list[str], regex: re.Pattern[str] | None, fold: bool,
+                 slow: tuple[Any, ...] = ()) -> None:
         self.exact = frozenset(exact)
         self.prefixes = tuple(prefixes)
         self.regex = regex
         self.fold = fold  # compare lower-cased (the regex ignores case itself)
+        self.slow = slow  # patterns a regex could stall on, each matched without backtracking
 
     def matches(self, value: str) -> bool:
         text = value.lower() if self.fold else value
         if text in self.exact or text.startswith(self.prefixes):
             return True
-        return self.regex is not None and self.regex.fullmatch(value) is not None
+        if self.regex is not None and self.regex.fullmatch(value) is not None:
+            return True
+        return any(matcher.fullmatch(value) for matcher in self.slow)
 
 
 @lru_cache(maxsize=4096)
@@ -173,10 +182,10 @@ def _action_matcher(patterns: tuple[str, ...]) -> _SplitMatcher:
             prefixes.append(lowered[:-1])
         else:
             exact.add(lowered)
-    regex = re.compile(
-        "|".join(f"(?:{action_regex(p).pattern})" for p in others), re.IGNORECASE | re.DOTALL
-    ) if others else None
-    return _SplitMatcher(exact, prefixes, regex, fold=True)
+    compiled = [action_regex(p) for p in others]
+    sources = [c.pattern for c in compiled if isinstance(c, re.Pattern)]
+    regex = re.compile("|".join(f"(?:{p})" for p in sources), re.IGNORECASE | re.DOTALL) if sources else None
+    return _SplitMatcher(exact, prefixes, regex, fold=True, slow=tuple(c for c in compiled if isinstance(c, Wildcard)))
 
 
 def any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
@@ -246,6 +255,7 @@ def _static_arns_matcher(patterns: tuple[str, ...], variables: bool) -> _SplitMa
     exact: set[str] = set()
     prefixes: list[str] = []
     sources: list[str] = []
+    slow: list[ArnWildcard] = []
     for pattern in patterns:
         segments = _arn_segments(pattern, variables)
         if any(token[0] == VAR for segment in segments for token in segment):
@@ -254,15 +264,42 @@ def _static_arns_matcher(patterns: tuple[str, ...], variables: bool) -> _SplitMa
         if plain is not None:
             (exact.add if plain[0] else prefixes.append)(plain[1])
             continue
+        if _arn_risky(segments):
+            slow.append(ArnWildcard(segments))
+            continue
         source = _arn_source(segments)
         if source is not None:
             sources.append(f"(?:{source})")
     regex = re.compile("|".join(sources), re.DOTALL) if sources else None
-    return _SplitMatcher(exact, prefixes, regex, fold=False)
+    return _SplitMatcher(exact, prefixes, regex, fold=False, slow=tuple(slow))
+
+
+def _arn_risky(segments: tuple[tuple[Token, ...], ...]) -> bool:
+    """Two ``*`` within one segment (only there can a regex backtrack without bound: ``[^:]*`` of
+    different segments are kept apart by the colons)."""
+    return any(risky(segment) for segment in segments)
+
+
+class ArnWildcard:
+    """Segment-wise ARN matching for a risky pattern, without regular expressions: the value's first
+    colons split it like the pattern; the pattern's last segment takes the rest, colons too."""
+
+    __slots__ = ("segments",)
+
+    def __init__(self, segments: tuple[tuple[Token, ...], ...]) -> None:
+        self.segments = tuple(compile_items(segment, False) for segment in segments)
+
+    def fullmatch(self, value: str) -> bool | None:
+        parts = value.split(":", len(self.segments) - 1)
+        if len(parts) != len(self.segments):
+            return None
+        return all(matches(items, part) for items, part in zip(self.segments, parts, strict=True)) or None
 
 
 @lru_cache(maxsize=8192)
-def _resolved_arn_regex(segments: tuple[tuple[Token, ...], ...]) -> re.Pattern[str] | None:
+def _resolved_arn_regex(segments: tuple[tuple[Token, ...], ...]) -> re.Pattern[str] | ArnWildcard | None:
+    if _arn_risky(segments):
+        return ArnWildcard(segments)
     source = _arn_source(segments)
     return None if source is None else re.compile(source, re.DOTALL)
 
