@@ -46,23 +46,30 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
     whole_scan = [s for s in ctx.rules if s.rule.whole_scan]
     deferred: list[tuple[Inventory, str | None]] = []
     for group in cfn.group_templates(loaded.templates, config.account_id, config.region):
-        for variant in cfn.variants(group, account_id=config.account_id, region=config.region):
-            inventory = Inventory(variant.resources, config=config, source=SourceKind.TEMPLATES,
-                                  scan_date=ctx.today, extra_roles=extra_roles)
-            evaluation.run(inventory, variant.describe(), per_group)
-            for role in inventory.of_type("AWS::IAM::Role"):
-                if isinstance(role, Role):
-                    extra_roles.setdefault(role.arn, role)
-            if whole_scan:
-                iam = [r for r in variant.resources if r.type in _IAM_TYPES]
-                deferred.append((Inventory(iam, config=config, source=SourceKind.TEMPLATES, scan_date=ctx.today,
-                                           extra_roles=extra_roles), variant.describe()))
-            for raw in variant.resources:
-                for problem in raw.extra.get("suppression_problems", ()):
-                    target = f"{raw.file}:{raw.line}" if raw.line else str(raw.file)
-                    if (target, problem) not in seen_problems:
-                        seen_problems.add((target, problem))
-                        evaluation.errors.append(ErrorEntry(target=target, message=f"{raw.id}: {problem}"))
+        try:
+            for variant in cfn.variants(group, account_id=config.account_id, region=config.region):
+                inventory = Inventory(variant.resources, config=config, source=SourceKind.TEMPLATES,
+                                      scan_date=ctx.today, extra_roles=extra_roles)
+                evaluation.run(inventory, variant.describe(), per_group)
+                for role in inventory.of_type("AWS::IAM::Role"):
+                    if isinstance(role, Role):
+                        extra_roles.setdefault(role.arn, role)
+                if whole_scan:
+                    iam = [r for r in variant.resources if r.type in _IAM_TYPES]
+                    deferred.append((Inventory(iam, config=config, source=SourceKind.TEMPLATES, scan_date=ctx.today,
+                                               extra_roles=extra_roles), variant.describe()))
+                for raw in variant.resources:
+                    for problem in raw.extra.get("suppression_problems", ()):
+                        target = f"{raw.file}:{raw.line}" if raw.line else str(raw.file)
+                        if (target, problem) not in seen_problems:
+                            seen_problems.add((target, problem))
+                            evaluation.errors.append(ErrorEntry(target=target, message=f"{raw.id}: {problem}"))
+        except (cfn.TemplateReadError, RecursionError, ArithmeticError, LookupError, TypeError, ValueError,
+                AttributeError) as exc:
+            # A group that cannot be evaluated costs its own findings only: every other file still reports.
+            reason = str(exc) if isinstance(exc, cfn.TemplateReadError) else f"{type(exc).__name__}: {str(exc)[:200]}"
+            for template in group:
+                evaluation.errors.append(ErrorEntry(target=template.label, message=f"could not be evaluated: {reason}"))
         for template in group:
             template.release()
     for inventory, assignment in deferred:

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from sagefence.sources.limits import MAX_DEPTH, LimitError, check_values, kind_of
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -183,6 +185,9 @@ def _json_key_lines(text: str, data: dict[str, Any]) -> None:
 
 def read_document(path: Path) -> Any:
     """Parse one file; raise TemplateReadError with a line for anything unreadable."""
+    kind = kind_of(path)
+    if kind is not None:
+        raise TemplateReadError(f"{kind}, not a regular file (not opened)")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -195,7 +200,12 @@ def read_document(path: Path) -> Any:
         raise TemplateReadError(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
     except OSError as exc:
         raise TemplateReadError(f"cannot read: {exc.strerror or exc}") from exc
-    return parse_text(text, json_first=path.suffix.lower() == ".json")
+    data = parse_text(text, json_first=path.suffix.lower() == ".json")
+    try:
+        check_values(data, text)
+    except LimitError as exc:
+        raise TemplateReadError(str(exc)) from None
+    return data
 
 
 def _load_yaml(text: str) -> Any:
@@ -294,6 +304,10 @@ def parse_text(text: str, json_first: bool = False) -> Any:
         except json.JSONDecodeError as exc:
             if json_first:
                 raise TemplateReadError(f"malformed JSON: {exc.msg} (column {exc.colno})", exc.lineno) from exc
+        except ValueError as exc:  # an integer past Python's digit limit
+            raise TemplateReadError(f"a value that cannot be read: {_unreadable(exc)}") from None
+        except RecursionError:
+            raise TemplateReadError(f"values nested deeper than {MAX_DEPTH} levels") from None
         else:
             if isinstance(data, dict):
                 _json_key_lines(text, data)
@@ -307,3 +321,10 @@ def parse_text(text: str, json_first: bool = False) -> Any:
         raise _yaml_error(exc) from exc
     except RecursionError as exc:
         raise TemplateReadError("nesting too deep") from exc
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise TemplateReadError(f"a value that cannot be read: {_unreadable(exc)}") from None
+
+
+def _unreadable(exc: Exception) -> str:
+    text = str(exc)
+    return "an integer longer than 4300 digits" if "integer string conversion" in text else text[:200]

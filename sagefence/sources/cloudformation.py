@@ -21,6 +21,7 @@ from typing import Any
 from sagefence.inventory.raw import InlineSuppression, RawResource
 from sagefence.sources.cfn_yaml import TemplateReadError, read_document
 from sagefence.sources.intrinsics import NO_VALUE, IntrinsicError, RefToken, Resolver
+from sagefence.sources.limits import kind_of
 from sagefence.status import SourceKind
 from sagefence.values import Malformed, is_opaque
 
@@ -71,23 +72,37 @@ class Variant:
         return text + (" (more than 12 conditions: branches taken independently)" if self.independent else "")
 
 
-def discover(paths: Sequence[str]) -> tuple[list[tuple[Path, bool]], list[tuple[str, str]]]:
-    """Files to read (path, named explicitly) and errors for paths that do not exist."""
+def discover(paths: Sequence[str]) -> tuple[list[tuple[Path, bool]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Files to read (path, named explicitly), errors (paths that do not exist or cannot be read,
+    folders that cannot be listed) and skipped entries (non-regular files met in a folder: FIFOs,
+    devices, symlink loops are listed, never opened)."""
     found: list[tuple[Path, bool]] = []
     errors: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
+
+    def unlisted(exc: OSError) -> None:
+        errors.append((Path(exc.filename or "").as_posix(), f"cannot list folder: {exc.strerror or exc}"))
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=unlisted):
                 dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
                 for name in sorted(files):
                     if name.lower().endswith(TEMPLATE_SUFFIXES) and name not in CONFIG_NAMES:
-                        found.append((Path(root) / name, False))
-        elif path.is_file():
+                        file = Path(root) / name
+                        kind = kind_of(file)
+                        if kind is None:
+                            found.append((file, False))
+                        else:
+                            skipped.append((file.as_posix(), f"{kind}, not a regular file (not opened)"))
+        elif kind_of(path) is None:
             found.append((path, True))
+        elif os.path.lexists(path):
+            errors.append((raw, f"{kind_of(path)}, not a regular file (not opened)"))
         else:
             errors.append((raw, "no such file or folder"))
-    return found, errors
+    return found, errors, skipped
 
 
 _RESOURCES_KEY = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:)', re.MULTILINE)
@@ -96,7 +111,7 @@ _RESOURCES_KEY = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:)', re.MULTILINE
 def load(paths: Sequence[str], skip_non_templates: bool = False) -> LoadResult:
     """Read every file; with ``skip_non_templates`` a named file is treated like one found in a folder."""
     result = LoadResult()
-    files, result.errors = discover(paths)
+    files, result.errors, result.skipped = discover(paths)
     for path, named in files:
         explicit = named and not skip_non_templates
         label = path.as_posix()
@@ -152,7 +167,11 @@ def _parse_condition(definition: Any, name: str, known: Mapping[str, Any], atoms
         (fn, arg), = definition.items()
         if fn == "Condition" and isinstance(arg, str) and arg in known:
             return ("cond", arg)
-        if fn in ("Fn::And", "Fn::Or", "Fn::Not") and isinstance(arg, list):
+        if fn in ("Fn::And", "Fn::Or", "Fn::Not"):
+            low, high = (1, 1) if fn == "Fn::Not" else (2, 10)
+            if not isinstance(arg, list) or not low <= len(arg) <= high:
+                wanted = "one condition" if fn == "Fn::Not" else "2 to 10 conditions"
+                raise TemplateReadError(f"condition {name}: {fn} takes a list of {wanted}")
             op = {"Fn::And": "and", "Fn::Or": "or", "Fn::Not": "not"}[fn]
             return (op, [_parse_condition(item, name, known, atoms, tests) for item in arg])
     atom = name if not atoms and definition is known.get(name) else f"{name}#{len(atoms) + 1}"
@@ -502,6 +521,11 @@ def _resolve_resources(template: Template, resolver: Resolver, account_id: str, 
             arn = resolver.arn_of(logical_id)
         except IntrinsicError as exc:
             yield RawResource(type=rtype, properties={}, extra={"broken": f"line {line}: {exc}"}, **common)
+            continue
+        except (RecursionError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            # a shape nothing above expected: this resource is an error, the rest of the scan goes on
+            broken = f"line {line}: could not be resolved ({type(exc).__name__}: {str(exc)[:200]})"
+            yield RawResource(type=rtype, properties={}, extra={"broken": broken}, **common)
             continue
         suppressions, problems = _suppressions(body)
         extra: dict[str, Any] = {"ref": ref if ref is not NO_VALUE else None, "template": template.label}

@@ -280,6 +280,8 @@ class Resolver:
         if not isinstance(arg, list) or len(arg) != 2:
             raise IntrinsicError("Fn::GetAtt takes [resource, attribute]")
         logical_id, attribute = arg[0], self.resolve(arg[1])
+        if not isinstance(logical_id, str):
+            raise IntrinsicError(f"Fn::GetAtt names a resource by a string, not {type(logical_id).__name__}")
         if logical_id not in self.resources:
             if self.transformed and isinstance(logical_id, str):
                 return derived("GetAtt", self._local(logical_id), attribute)
