@@ -117,6 +117,9 @@ def load(paths: Sequence[str], skip_non_templates: bool = False) -> LoadResult:
         label = path.as_posix()
         try:
             body = read_document(path)
+        except (RecursionError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            result.errors.append((label, f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"))
+            continue
         except TemplateReadError as exc:
             uses_anchors = "anchor" in str(exc) or "alias" in str(exc)
             if uses_anchors and not explicit and not _looks_like_template(path):

@@ -99,3 +99,20 @@ def test_a_folder_that_cannot_be_listed_is_an_error(tmp_path: Path, monkeypatch:
     found, errors, _ = cfn.discover([str(tmp_path)])
     assert [p.name for p, _ in found] == ["ok.yaml"]
     assert errors == [(f"{tmp_path.as_posix()}/team", "cannot list folder: Permission denied")]
+
+
+def test_a_reader_crash_costs_only_its_own_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text(GOOD.replace("Good", "Other"))
+    real = cfn.read_document
+
+    def crash_on_a(path: Path) -> object:
+        if path.name == "a.yaml":
+            raise TypeError("a shape nothing expected")
+        return real(path)
+
+    monkeypatch.setattr(cfn, "read_document", crash_on_a)
+    loaded = cfn.load([str(tmp_path)])
+    assert [t.path.name for t in loaded.templates] == ["b.yaml"]
+    assert loaded.errors == [(f"{tmp_path.as_posix()}/a.yaml",
+                              "could not be read (TypeError: a shape nothing expected)")]
