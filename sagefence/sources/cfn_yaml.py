@@ -205,6 +205,10 @@ def read_document(path: Path) -> Any:
         check_values(data, text)
     except LimitError as exc:
         raise TemplateReadError(str(exc)) from None
+    if "{{resolve:" in text:
+        from sagefence.sources.unknowns import dynamic_references
+
+        dynamic_references(data)
     return data
 
 

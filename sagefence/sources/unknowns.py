@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 import string
 from itertools import islice
 from typing import Any
@@ -202,3 +203,20 @@ def cidr(arg: Any) -> Any:
     if len(blocks) < number:
         raise IntrinsicArgumentError(f"Fn::Cidr cannot cut {count} blocks of {bits} bits from {block!r}")
     return blocks
+
+
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:([^{}]*)\}\}")
+
+
+def dynamic_references(value: Any) -> Any:
+    """``{{resolve:ssm:Name:1}}`` (SSM, Secrets Manager): CloudFormation reads these at deploy time, so
+    each is an unknown (a token) and a string holding one is opaque. Containers are changed in place
+    (the reader's mappings remember the line of each key). Only called when the file has one."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = dynamic_references(item)
+    elif isinstance(value, list):
+        value[:] = [dynamic_references(item) for item in value]
+    elif isinstance(value, str) and "{{resolve:" in value:
+        return Opaque(_DYNAMIC_REFERENCE.sub(lambda m: Opaque.token("resolve", m.group(1)), value))
+    return value

@@ -240,3 +240,24 @@ def test_values_we_do_not_model_are_unknown_but_still_name_their_resource() -> N
     assert _resolve({"Fn::GetAtt": ["Vpc", "CidrBlock"]}, template) == "10.1.0.0/16"
     with pytest.raises(IntrinsicError, match="circular reference"):
         _resolve({"Fn::GetAtt": ["Loop", "TopicName"]}, template)
+
+
+def test_dynamic_references_are_unknown(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text("""
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: true
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: "{{resolve:ssm:LaunchRoleArn:1}}"}
+            Action: kms:Decrypt
+            Resource: "*"
+""")
+    doc = scan([tmp_path / "t.yaml"], rules=["KMS-003"])
+    (finding,) = doc.findings
+    assert not doc.errors and finding.status.value == "unknown", finding  # may be any principal, not malformed
+    assert "resolve" in finding.message and "LaunchRoleArn" in finding.message
