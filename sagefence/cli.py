@@ -6,12 +6,21 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from sagefence import __version__
+from sagefence.outputs import (
+    OutputPathError,
+    OutputWriteError,
+    StagedOutputs,
+    check_outputs,
+    prepare_folder,
+    staged,
+)
 from sagefence.status import ExitStatus, Severity, SourceKind
 
 FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
@@ -43,6 +52,12 @@ def _common_scan_options(parser: argparse.ArgumentParser) -> None:
                         help="exit 0/1 even when something could not be examined")
     parser.add_argument("--quiet", action="store_true", help="no progress, notices or summary on stderr")
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in text output")
+    _debug_option(parser)
+
+
+def _debug_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true",
+                        help="on an internal error (a bug: exit 3), print the traceback")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("findings", metavar="FINDINGS.json")
     report.add_argument("--format", choices=["text", "json", "html", "sarif", "junit"], default="text")
     report.add_argument("--output")
+    _debug_option(report)
 
     diff = commands.add_parser("diff", help="new, resolved and unchanged failures between two scans")
     diff.add_argument("old", metavar="OLD.json")
@@ -86,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=["text", "json"], default="text")
     diff.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="high")
     diff.add_argument("--output")
+    _debug_option(diff)
 
     demo = commands.add_parser("demo", help="run a full live scan of a simulated three-account organization "
                                             "(needs the demo extra); exits 0 unless the scan could not run")
@@ -108,37 +125,48 @@ def _account_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _opened(path: str | None, stdout: TextIO) -> Iterator[TextIO]:
-    """Where an output goes: stdout for no path or "-", else the file (its folders made)."""
+def _opened(path: str | None, stdout: TextIO, outputs: StagedOutputs) -> Iterator[TextIO]:
+    """Where an output goes: stdout for no path or "-", else a temporary file renamed into place at the end."""
     if path is None or path == "-":
         yield stdout
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
+    with outputs.open(path) as out:
         yield out
 
 
 def _write(text: str, path: str | None, stdout: TextIO) -> None:
-    with _opened(path, stdout) as out:
+    with staged() as outputs, _opened(path, stdout, outputs) as out:
         out.write(text)
 
 
-def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+def _outputs(args: argparse.Namespace, inputs: Sequence[str] = (),
+             input_folders: Sequence[str] = ()) -> list[tuple[str, str | None]]:
+    """The (format, path) pairs, every path checked before the scan: writable, named once, not an input."""
     from sagefence.reports import SUFFIX
 
     formats = args.formats or ["text"]
     if args.output_dir:
         if args.outputs:
             raise UsageError("give --output or --output-dir, not both")
-        return [(fmt, str(Path(args.output_dir) / f"findings.{SUFFIX[fmt]}")) for fmt in formats]
+        prepare_folder(args.output_dir)
+        pairs: list[tuple[str, str | None]] = [(fmt, str(Path(args.output_dir) / f"findings.{SUFFIX[fmt]}"))
+                                               for fmt in formats]
+        check_outputs([path for _, path in pairs], inputs, input_folders)
+        return pairs
     if len(args.outputs) > len(formats):
         raise UsageError("more --output than --format")
-    pairs: list[tuple[str, str | None]] = []
-    for i, fmt in enumerate(formats):
-        pairs.append((fmt, args.outputs[i] if i < len(args.outputs) else None))
+    pairs = [(fmt, args.outputs[i] if i < len(args.outputs) else None) for i, fmt in enumerate(formats)]
     if sum(1 for _, out in pairs if out is None) > 1:
         raise UsageError("several formats need one --output each (or --output-dir)")
+    check_outputs([path for _, path in pairs], inputs, input_folders)
     return pairs
+
+
+def _config_inputs(args: argparse.Namespace) -> list[str]:
+    """Configuration files the scan may read: never overwritten by an output."""
+    from sagefence.config import CONFIG_NAMES
+
+    return [args.config] if args.config else [name for name in CONFIG_NAMES if Path(name).is_file()]
 
 
 def _prepare(args: argparse.Namespace, source: SourceKind):
@@ -155,18 +183,20 @@ def _prepare(args: argparse.Namespace, source: SourceKind):
     return catalogue, ScanContext(config, rules, summary)
 
 
-def _emit(doc, catalogue, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _emit(doc, catalogue, pairs: list[tuple[str, str | None]], args: argparse.Namespace, stdout: TextIO,
+          stderr: TextIO) -> int:
     from sagefence.findings import exit_status
     from sagefence.reports import render
 
     color = not args.no_color and "NO_COLOR" not in os.environ and stdout.isatty()
-    for fmt, path in _outputs(args):
-        if fmt == "json":  # written as it is encoded: a large scan's findings are not held twice
-            with _opened(path, stdout) as out:
-                doc.write_json(out)
-        else:
-            _write(render(doc, fmt, catalogue, color=color and path is None), path, stdout)
-    if not args.quiet and any(path is not None for _, path in _outputs(args)):
+    with staged() as outputs:  # every file or none: a failure keeps the previous reports intact
+        for fmt, path in pairs:
+            with _opened(path, stdout, outputs) as out:
+                if fmt == "json":  # written as it is encoded: a large scan's findings are not held twice
+                    doc.write_json(out)
+                else:
+                    out.write(render(doc, fmt, catalogue, color=color and path is None))
+    if not args.quiet and any(path is not None for _, path in pairs):
         s = doc.summary
         stderr.write(f"sagefence: {sum(s.fail.values())} failed, {s.pass_} passed, {s.error} errors, "
                      f"{s.unknown} unknown, {s.suppressed} suppressed\n")
@@ -177,11 +207,13 @@ def _emit(doc, catalogue, args: argparse.Namespace, stdout: TextIO, stderr: Text
 def _scan_templates(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from sagefence.scan import scan_templates
 
-    _outputs(args)
+    files = [p for p in args.paths if not Path(p).is_dir()]
+    folders = [p for p in args.paths if Path(p).is_dir()]
+    pairs = _outputs(args, files + _config_inputs(args), folders)
     _no_cyclic_gc()
     catalogue, ctx = _prepare(args, SourceKind.TEMPLATES)
     doc = scan_templates(args.paths, ctx, skip_non_templates=args.skip_non_templates)
-    return _emit(doc, catalogue, args, stdout, stderr)
+    return _emit(doc, catalogue, pairs, args, stdout, stderr)
 
 
 def _no_cyclic_gc() -> None:
@@ -198,10 +230,10 @@ def _no_cyclic_gc() -> None:
 def _scan_account(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from sagefence.scan_account import scan_account
 
-    _outputs(args)
+    pairs = _outputs(args, _config_inputs(args))
     catalogue, ctx = _prepare(args, SourceKind.ACCOUNT)
     doc = scan_account(args, ctx, progress=not args.quiet and stderr.isatty() and not os.environ.get("CI"))
-    return _emit(doc, catalogue, args, stdout, stderr)
+    return _emit(doc, catalogue, pairs, args, stdout, stderr)
 
 
 def _rules(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -227,6 +259,7 @@ def _report(args: argparse.Namespace, stdout: TextIO) -> int:
     from sagefence.findings import load_document
     from sagefence.reports import render
 
+    check_outputs([args.output], [args.findings])
     doc = load_document(args.findings)
     _write(render(doc, args.format, load_catalogue()), args.output, stdout)
     return ExitStatus.OK
@@ -236,6 +269,7 @@ def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
     from sagefence.diff import diff_documents, diff_exit_status, render_diff_json, render_diff_text
     from sagefence.findings import load_document
 
+    check_outputs([args.output], [args.old, args.new])
     result = diff_documents(load_document(args.old), load_document(args.new))
     text = render_diff_json(result) if args.format == "json" else render_diff_text(result)
     _write(text, args.output, stdout)
@@ -287,12 +321,28 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return migration_plan(args, stdout, stderr)
         parser.print_help(stderr)
         return ExitStatus.USAGE
-    except (UsageError, ConfigError, CatalogueError, RuleSelectionError, FindingsFileError) as exc:
+    except (UsageError, ConfigError, CatalogueError, RuleSelectionError, FindingsFileError, OutputPathError) as exc:
         stderr.write(f"sagefence: error: {exc}\n")
         return ExitStatus.USAGE
     except LiveSetupFailed as exc:
         stderr.write(f"sagefence: error: {exc}\n")
         return ExitStatus.USAGE if exc.usage else ExitStatus.INCOMPLETE
+    except OutputWriteError as exc:
+        stderr.write(f"sagefence: error: {exc} (no report was replaced)\n")
+        return ExitStatus.INCOMPLETE
+    except Exception as exc:  # a bug: exit 3 (the run did not complete), never 1 ("failures found")
+        return _internal_error(exc, getattr(args, "debug", False), stderr)
+
+
+def _internal_error(exc: Exception, debug: bool, stderr: TextIO) -> int:
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=stderr)
+    detail = " ".join(str(exc).split())
+    detail = detail if len(detail) <= 300 else detail[:297] + "..."
+    hint = "" if debug else "; --debug prints the traceback"
+    stderr.write(f"sagefence: internal error (a bug, please report it): {type(exc).__name__}"
+                 f"{': ' + detail if detail else ''}{hint}\n")
+    return ExitStatus.INCOMPLETE
 
 
 def run() -> None:
