@@ -83,8 +83,10 @@ def migration_plan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     from sagefence.catalogue import load_catalogue
     from sagefence.config import load_config
     from sagefence.migration import build_plan, render_plan_text
+    from sagefence.outputs import check_outputs, staged
     from sagefence.scan import ScanContext as Context
 
+    check_outputs([args.output], [args.config] if args.config else [])  # before the scan: exit 2, nothing read
     catalogue = load_catalogue()
     config, _ = load_config(args.config, set(catalogue))
     ctx = Context(config, [])
@@ -93,7 +95,7 @@ def migration_plan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     plan = build_plan(inventory, [f.scope_id + ": " + f.operation for f in result.failures], catalogue)
     text = json.dumps(plan, indent=2) + "\n" if args.format == "json" else render_plan_text(plan)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
+        with staged() as outputs, outputs.open(args.output) as out:  # a temporary file renamed into place
             out.write(text)
     else:
         stdout.write(text)

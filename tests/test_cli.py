@@ -288,3 +288,14 @@ def test_scanner_policy_is_read_only_and_names_the_member_role() -> None:
     assert code == 0 and actions
     assert all(a.split(":")[1].startswith(("List", "Get", "Describe")) or a == "sts:AssumeRole" for a in actions)
     assert "audit-scanner" in out
+
+
+def test_migration_plan_checks_its_output_before_any_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sagefence.scan_account as scan_account
+
+    def no_scan(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the account was read before the output path was checked")
+
+    monkeypatch.setattr(scan_account, "collect", no_scan)
+    code, _, err = run("migration-plan", "--output", str(tmp_path / "missing" / "plan.json"))
+    assert code == 2 and "missing" in err
