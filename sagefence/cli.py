@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     targets = scan.add_subparsers(dest="target", metavar="TARGET")
     templates = targets.add_parser("templates", help="CloudFormation templates (files or folders)")
     templates.add_argument("paths", nargs="+", metavar="PATH")
+    templates.add_argument("--time-budget", type=_seconds, default=120.0, metavar="SECONDS",
+                           help="seconds one file (with the templates it imports from) may take before what it "
+                                "has not evaluated is an error (default 120)")
     templates.add_argument("--skip-non-templates", action="store_true",
                            help="skip (and list) files named on the command line that are not templates, "
                                 "as for files found in folders; for pre-commit, which passes every YAML/JSON file")
@@ -169,6 +172,16 @@ def _config_inputs(args: argparse.Namespace) -> list[str]:
     return [args.config] if args.config else [name for name in CONFIG_NAMES if Path(name).is_file()]
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: the time budget must be a positive number of seconds")
+    return value
+
+
 def _prepare(args: argparse.Namespace, source: SourceKind):
     from sagefence.catalogue import load_catalogue
     from sagefence.config import load_config
@@ -180,7 +193,7 @@ def _prepare(args: argparse.Namespace, source: SourceKind):
     rules = select_rules(catalogue, config, only=args.rules, skip=args.skip_rules, source=source,
                          rules_dirs=args.rules_dir)
     summary = {"path": config_path, "account_id": config.account_id, "region": config.region}
-    return catalogue, ScanContext(config, rules, summary)
+    return catalogue, ScanContext(config, rules, summary, file_budget_s=getattr(args, "time_budget", 120.0))
 
 
 def _emit(doc, catalogue, pairs: list[tuple[str, str | None]], args: argparse.Namespace, stdout: TextIO,

@@ -163,6 +163,12 @@ class Evaluation:
         if _STATUS_ORDER[result.status] > _STATUS_ORDER[current.result.status]:
             current.result, current.raw, current.variant = result, self._located(raw), variant
 
+    def withdraw_passes(self, files: set[str], reason: str) -> None:
+        """What files reported as pass or unknown, from a part of their evaluation only, becomes an error."""
+        for key, acc in self._acc.items():
+            if key[1] in files and acc.result.status in (Status.PASS, Status.UNKNOWN):
+                acc.result = Result(Status.ERROR, reason)
+
     def _located(self, raw: RawResource) -> RawResource:
         """The resource without its properties, so a large scan does not keep every resolved template alive."""
         light = self._light.get(id(raw))

@@ -31,6 +31,9 @@ class ScanContext:
     rules: Sequence[SelectedRule]
     config_summary: Mapping[str, Any] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
+    # Seconds one file (one group of linked templates) may take: past it the condition assignments not
+    # yet evaluated are not, and what the file reported as pass or unknown becomes an error.
+    file_budget_s: float = 120.0
 
 
 def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: bool = False) -> FindingsDocument:
@@ -46,8 +49,13 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
     whole_scan = [s for s in ctx.rules if s.rule.whole_scan]
     deferred: list[tuple[Inventory, str | None]] = []
     for group in cfn.group_templates(loaded.templates, config.account_id, config.region):
+        group_started, evaluated = time.perf_counter(), 0
         try:
             for variant in cfn.variants(group, account_id=config.account_id, region=config.region):
+                if evaluated and time.perf_counter() - group_started >= ctx.file_budget_s:
+                    _over_budget(evaluation, group, evaluated, ctx.file_budget_s)
+                    break
+                evaluated += 1
                 inventory = Inventory(variant.resources, config=config, source=SourceKind.TEMPLATES,
                                       scan_date=ctx.today, extra_roles=extra_roles)
                 evaluation.run(inventory, variant.describe(), per_group)
@@ -81,6 +89,15 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
                     skipped=[SkippedEntry(target=t, reason=r) for t, r in loaded.skipped],
                     duration_s=round(time.perf_counter() - clock, 3))
     return _document(scan, evaluation, errors)
+
+
+def _over_budget(evaluation: Evaluation, group: Sequence[Any], evaluated: int, budget: float) -> None:
+    labels = [t.label for t in group]
+    reason = (f"evaluation stopped after {budget:g} s, its time budget: only {evaluated} condition "
+              "assignment(s) were evaluated, so nothing here is reported as pass")
+    evaluation.withdraw_passes(set(labels), reason)
+    for label in labels:
+        evaluation.errors.append(ErrorEntry(target=label, message=reason))
 
 
 def _document(scan: ScanInfo, evaluation: Evaluation, errors: list[ErrorEntry]) -> FindingsDocument:

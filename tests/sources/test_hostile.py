@@ -116,3 +116,24 @@ def test_a_reader_crash_costs_only_its_own_file(tmp_path: Path, monkeypatch: pyt
     assert [t.path.name for t in loaded.templates] == ["b.yaml"]
     assert loaded.errors == [(f"{tmp_path.as_posix()}/a.yaml",
                               "could not be read (TypeError: a shape nothing expected)")]
+
+
+def test_a_file_past_its_time_budget_reports_no_pass(tmp_path: Path) -> None:
+    from sagefence.catalogue import load_catalogue
+    from sagefence.config import Config
+    from sagefence.engine import select_rules
+    from sagefence.scan import ScanContext, scan_templates
+    from sagefence.status import SourceKind
+
+    (tmp_path / "t.yaml").write_text(
+        "Parameters: {A: {Type: String}, B: {Type: String}}\n"
+        "Conditions: {CA: !Equals [!Ref A, x], CB: !Equals [!Ref B, y]}\n"
+        "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n"
+        "      EnableKeyRotation: !If [CA, true, !If [CB, true, true]]\n      KeyPolicy: {Statement: []}\n")
+    rules = select_rules(load_catalogue(), Config(), only=["KMS-002"], source=SourceKind.TEMPLATES)
+    whole = scan_templates([str(tmp_path / "t.yaml")], ScanContext(Config(), rules))
+    assert [f.status.value for f in whole.findings] == ["pass"] and not whole.errors
+    cut = scan_templates([str(tmp_path / "t.yaml")], ScanContext(Config(), rules, file_budget_s=1e-9))
+    assert [f.status.value for f in cut.findings] == ["error"]
+    assert "time budget: only 1 condition assignment(s) were evaluated" in cut.findings[0].message
+    assert [e.target for e in cut.errors] == [(tmp_path / "t.yaml").as_posix()]
