@@ -69,10 +69,13 @@ def run_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                      "production) and scanning it as `sagefence scan account --organization` would\n")
     doc, catalogue, accounts = run_scan(output)
     from sagefence.findings import exit_status
+    from sagefence.outputs import staged
     from sagefence.reports import render
 
-    (output / "findings.json").write_text(render(doc, "json"), encoding="utf-8")
-    (output / "report.html").write_text(render(doc, "html", catalogue), encoding="utf-8")
+    with staged() as outputs:  # both files or neither, each renamed into place (a symlink is replaced)
+        for name, text in (("findings.json", render(doc, "json")), ("report.html", render(doc, "html", catalogue))):
+            with outputs.open(str(output / name)) as out:
+                out.write(text)
     stdout.write(render(doc, "text", color=False))
     stdout.write("\nAccounts:      " + ", ".join(f"{account} {name}" for name, account in accounts.items()))
     stdout.write(f"\nDemo findings: {output / 'findings.json'}\nHTML report:   {output / 'report.html'}\n"
