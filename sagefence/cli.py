@@ -220,9 +220,6 @@ def _emit(doc, catalogue, pairs: list[tuple[str, str | None]], args: argparse.Na
 def _scan_templates(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from sagefence.scan import scan_templates
 
-    missing = [p for p in args.paths if not os.path.lexists(p)]
-    if missing:  # a mistyped path is a usage error, before anything is read
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
     files = [p for p in args.paths if not Path(p).is_dir()]
     folders = [p for p in args.paths if Path(p).is_dir()]
     pairs = _outputs(args, files + _config_inputs(args), folders)

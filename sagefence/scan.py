@@ -83,8 +83,6 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
     for inventory, assignment in deferred:
         evaluation.run(inventory, assignment, whole_scan)
     errors = [ErrorEntry(target=t, message=m) for t, m in loaded.errors] + evaluation.errors
-    if not loaded.templates and not loaded.errors:  # an empty folder, or one without templates: nothing examined
-        errors.append(ErrorEntry(target=", ".join(paths), message="no CloudFormation template was found to examine"))
     scan = ScanInfo(source=SourceKind.TEMPLATES.value, started_at=started, finished_at=_now(),
                     targets=list(paths), accounts=[config.account_id], regions=[config.region],
                     config=dict(ctx.config_summary),
