@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from sagefence.catalogue import Rule
 from sagefence.findings import Finding, FindingsDocument
-from sagefence.status import Severity, Status
+from sagefence.status import Severity
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -121,37 +121,17 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     }
 
 
-def _notification(finding: Finding) -> dict[str, Any]:
-    """An `error` finding: the rule could not be evaluated on the resource."""
-    notification: dict[str, Any] = {
-        "level": "error", "message": {"text": f"{finding.rule_id} on {finding.resource.id}: {finding.message}"},
-        "associatedRule": {"id": finding.rule_id},
-    }
-    location = _result(finding, 0)["locations"][0]
-    notification["locations"] = [location]
-    return notification
-
-
 def _invocation(doc: FindingsDocument) -> dict[str, Any]:
-    failed_checks = [f for f in doc.findings if f.status is Status.ERROR and f.suppressed is None]
-    invocation: dict[str, Any] = {"executionSuccessful": not doc.errors and not failed_checks}
+    invocation: dict[str, Any] = {"executionSuccessful": not doc.errors}
     if doc.scan.started_at:
         invocation["startTimeUtc"] = doc.scan.started_at
     if doc.scan.finished_at:
         invocation["endTimeUtc"] = doc.scan.finished_at
-    notifications = [{"level": "error", "message": {"text": f"{err.target}: {err.message}"}} for err in doc.errors]
-    notifications += [_notification(f) for f in failed_checks]
-    if notifications:
-        invocation["toolExecutionNotifications"] = notifications
+    if doc.errors:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": f"{err.target}: {err.message}"}} for err in doc.errors
+        ]
     return invocation
-
-
-def _review(finding: Finding, rule_index: int) -> dict[str, Any]:
-    """An `unknown` finding: a person has to look (SARIF kind review, whose level is none)."""
-    result = _result(finding, rule_index)
-    result["kind"] = "review"
-    result["level"] = "none"
-    return result
 
 
 def render_sarif(doc: FindingsDocument, rules: Mapping[str, Rule] | None = None) -> str:
@@ -162,8 +142,6 @@ def render_sarif(doc: FindingsDocument, rules: Mapping[str, Rule] | None = None)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     descriptors = [_descriptor(r, samples[r], (rules or {}).get(r)) for r in rule_ids]
     results = [_result(f, index[f.rule_id]) for f in doc.findings if f.counts_as_failure]
-    results += [_review(f, index[f.rule_id]) for f in doc.findings
-                if f.status is Status.UNKNOWN and f.suppressed is None]
     log = {
         "$schema": SARIF_SCHEMA_URI,
         "version": SARIF_VERSION,
