@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from sagefence.findings import Finding, FindingsDocument
 from sagefence.status import SEVERITIES, Status
 
 _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "info": "\033[2m"}
 _RESET = "\033[0m"
-
-
-SHOWN_AT_MOST = 20
-# C0 and C1 control characters and DEL: an id or message holding them must not drive the terminal.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def safe(text: str) -> str:
-    """Control characters as visible escapes (``\\x1b[2J`` stays text on the terminal, also with --no-color)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def _capped(lines: list[str], what: str) -> list[str]:
-    if len(lines) <= SHOWN_AT_MOST:
-        return lines
-    return [*lines[:SHOWN_AT_MOST], f"... and {len(lines) - SHOWN_AT_MOST} more {what}"]
 
 
 def _where(f: Finding) -> str:
@@ -51,21 +33,19 @@ def render_text(doc: FindingsDocument, color: bool = False) -> str:
     if shown:
         rows = [["SEVERITY", "RULE", "STATUS", "RESOURCE", "WHERE", "MESSAGE"]]
         for f in shown:
-            rows.append([f.severity.value, f.rule_id, f.status.value, safe(f.resource.id), safe(_where(f)),
-                         safe(f.message)])
+            rows.append([f.severity.value, f.rule_id, f.status.value, f.resource.id, _where(f), f.message])
         table = _table(rows)
         if color:
             table = [_COLORS.get(row[0], "") + line + _RESET if i else line
                      for i, (row, line) in enumerate(zip(rows, table, strict=True))]
         lines.extend(table)
         lines.append("")
-    lines.extend(_capped([safe(f"error: {entry.target}: {entry.message}") for entry in doc.errors], "errors"))
-    unknown = [f for f in doc.findings if f.suppressed is None and f.status is Status.UNKNOWN]
-    lines.extend(_capped([safe(f"unknown: {f.rule_id} {f.resource.id} ({_where(f)}): {f.message}") for f in unknown],
-                         "unknown"))
-    lines.extend(_capped([safe(f"skipped: {s.target}: {s.reason}") for s in doc.scan.skipped], "skipped"))
+    for entry in doc.errors:
+        lines.append(f"error: {entry.target}: {entry.message}")
+    for skipped in doc.scan.skipped:
+        lines.append(f"skipped: {skipped.target}: {skipped.reason}")
     for notice in doc.scan.notices:
-        lines.append(safe(f"notice: {notice}"))
+        lines.append(f"notice: {notice}")
     s = doc.summary
     fails = ", ".join(f"{s.fail[sev.value]} {sev.value}" for sev in SEVERITIES if s.fail[sev.value])
     total_fail = sum(s.fail.values())
