@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sagefence.status import SourceKind
 # What rules that read roles of every template (whole_scan) need of each template.
 _IAM_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy",
                         "AWS::CloudFormation::Stack"})
+_LINE_PREFIX = re.compile(r"line (\d+): ")
 
 
 def _now() -> str:
@@ -41,7 +43,7 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
     evaluation = Evaluation(ctx.rules, ctx.config, today=ctx.today)
     config = ctx.config
     extra_roles: dict[str, Role] = {}
-    seen_problems: set[tuple[str, str]] = set()
+    seen_problems: set[ErrorEntry] = set()
     per_group = [s for s in ctx.rules if not s.rule.whole_scan]
     whole_scan = [s for s in ctx.rules if s.rule.whole_scan]
     deferred: list[tuple[Inventory, str | None]] = []
@@ -59,21 +61,27 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
                                            extra_roles=extra_roles), variant.describe()))
             for raw in variant.resources:
                 for problem in raw.extra.get("suppression_problems", ()):
-                    target = f"{raw.file}:{raw.line}" if raw.line else str(raw.file)
-                    if (target, problem) not in seen_problems:
-                        seen_problems.add((target, problem))
-                        evaluation.errors.append(ErrorEntry(target=target, message=f"{raw.id}: {problem}"))
+                    entry = ErrorEntry(target=str(raw.file), line=raw.line, message=f"{raw.id}: {problem}")
+                    if entry not in seen_problems:
+                        seen_problems.add(entry)
+                        evaluation.errors.append(entry)
         for template in group:
             template.release()
     for inventory, assignment in deferred:
         evaluation.run(inventory, assignment, whole_scan)
-    errors = [ErrorEntry(target=t, message=m) for t, m in loaded.errors] + evaluation.errors
+    errors = [_read_error(t, m) for t, m in loaded.errors] + evaluation.errors
     scan = ScanInfo(source=SourceKind.TEMPLATES.value, started_at=started, finished_at=_now(),
                     targets=list(paths), accounts=[config.account_id], regions=[config.region],
                     config=dict(ctx.config_summary),
                     skipped=[SkippedEntry(target=t, reason=r) for t, r in loaded.skipped],
                     duration_s=round(time.perf_counter() - clock, 3))
     return _document(scan, evaluation, errors)
+
+
+def _read_error(target: str, message: str) -> ErrorEntry:
+    """A file that could not be read; the reader puts the line, where known, at the head of its message."""
+    match = _LINE_PREFIX.match(message)
+    return ErrorEntry(target=target, message=message, line=int(match.group(1)) if match else None)
 
 
 def _document(scan: ScanInfo, evaluation: Evaluation, errors: list[ErrorEntry]) -> FindingsDocument:
