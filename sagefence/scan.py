@@ -15,12 +15,25 @@ from sagefence.engine import Evaluation, SelectedRule
 from sagefence.findings import ErrorEntry, FindingsDocument, ScanInfo, SkippedEntry, ToolInfo, summarize
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
+from sagefence.reports.visible import visible
 from sagefence.status import SourceKind
 
 # What rules that read roles of every template (whole_scan) need of each template.
 _IAM_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy",
                         "AWS::CloudFormation::Stack"})
 _LINE_PREFIX = re.compile(r"line (\d+): ")
+
+
+class NoTemplates(Exception):
+    """The paths hold no template to examine (an empty folder, only files that are not templates): the scan
+    checked nothing, which must not look like a clean result."""
+
+
+def _nothing_found(paths: Sequence[str], skipped: int) -> str:
+    where = ", ".join(visible(p) for p in paths)
+    why = (f"{skipped} file{'s' if skipped != 1 else ''} skipped as not templates" if skipped
+           else "no .yaml, .yml, .json or .template file")
+    return f"no CloudFormation template found in {where} ({why}): nothing was scanned"
 
 
 def _now() -> str:
@@ -40,6 +53,8 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
 
     started, clock = _now(), time.perf_counter()
     loaded = cfn.load(paths, skip_non_templates=skip_non_templates)
+    if not loaded.templates and not loaded.errors and not skip_non_templates:
+        raise NoTemplates(_nothing_found(paths, len(loaded.skipped)))
     evaluation = Evaluation(ctx.rules, ctx.config, today=ctx.today)
     config = ctx.config
     extra_roles: dict[str, Role] = {}
