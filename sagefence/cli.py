@@ -218,15 +218,29 @@ def _emit(doc, catalogue, pairs: list[tuple[str, str | None]], args: argparse.Na
 
 
 def _scan_templates(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from sagefence.scan import scan_templates
+    from sagefence.scan import NoTemplates, scan_templates
 
+    _paths_exist(args.paths)
     files = [p for p in args.paths if not Path(p).is_dir()]
     folders = [p for p in args.paths if Path(p).is_dir()]
     pairs = _outputs(args, files + _config_inputs(args), folders)
     _no_cyclic_gc()
     catalogue, ctx = _prepare(args, SourceKind.TEMPLATES)
-    doc = scan_templates(args.paths, ctx, skip_non_templates=args.skip_non_templates)
+    try:
+        doc = scan_templates(args.paths, ctx, skip_non_templates=args.skip_non_templates)
+    except NoTemplates as exc:  # nothing was checked: no report that could pass for a clean one
+        stderr.write(f"sagefence: error: {exc}\n")
+        return ExitStatus.INCOMPLETE
     return _emit(doc, catalogue, pairs, args, stdout, stderr)
+
+
+def _paths_exist(paths: Sequence[str]) -> None:
+    """A mistyped path is a usage error (exit 2), not a scan that found nothing."""
+    from sagefence.reports.visible import visible
+
+    for path in paths:
+        if not os.path.lexists(path):  # a symlink loop exists: it is refused by the reader, naming why
+            raise UsageError(f"no such file or folder: {visible(path)}")
 
 
 def _no_cyclic_gc() -> None:

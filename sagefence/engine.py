@@ -135,8 +135,8 @@ class Evaluation:
         for raw in inventory.broken:
             if raw.type in covered or raw.type == "Unknown":
                 continue
-            target = f"{raw.file}:{raw.line}" if raw.file and raw.line else str(raw.file or raw.id)
-            entry = ErrorEntry(target=target, message=f"{raw.id} ({raw.type}) could not be read: {raw.extra['broken']}")
+            entry = ErrorEntry(target=str(raw.file or raw.id), line=raw.line if raw.file else None,
+                               message=f"{raw.id} ({raw.type}) could not be read: {raw.extra['broken']}")
             if entry not in self.errors:
                 self.errors.append(entry)
 

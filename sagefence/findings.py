@@ -81,10 +81,18 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class ErrorEntry:
+    """What could not be examined: ``target`` is the file (template mode) or the API scope (live mode),
+    ``line`` the line in that file where known. Documents written before ``line`` existed may hold
+    ``file:line`` targets; they still load, as they are."""
+
     __pydantic_config__ = FORBID
 
     target: str
     message: str
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "message": self.message, "line": self.line}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +182,7 @@ class FindingsDocument:
             out.write(separator + encode(finding.to_dict()))
             separator = ",\n    "
         out.write("\n  ],\n" if self.findings else "],\n")
-        errors = json.dumps([{"target": e.target, "message": e.message} for e in self.errors],
+        errors = json.dumps([e.to_dict() for e in self.errors],
                             indent=2, ensure_ascii=False).replace("\n", "\n  ")
         out.write(f'  "errors": {errors}\n}}\n')
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +15,25 @@ from sagefence.engine import Evaluation, SelectedRule
 from sagefence.findings import ErrorEntry, FindingsDocument, ScanInfo, SkippedEntry, ToolInfo, summarize
 from sagefence.inventory.index import Inventory
 from sagefence.inventory.models import Role
+from sagefence.reports.visible import visible
 from sagefence.status import SourceKind
 
 # What rules that read roles of every template (whole_scan) need of each template.
 _IAM_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy",
                         "AWS::CloudFormation::Stack"})
+_LINE_PREFIX = re.compile(r"line (\d+): ")
+
+
+class NoTemplates(Exception):
+    """The paths hold no template to examine (an empty folder, only files that are not templates): the scan
+    checked nothing, which must not look like a clean result."""
+
+
+def _nothing_found(paths: Sequence[str], skipped: int) -> str:
+    where = ", ".join(visible(p) for p in paths)
+    why = (f"{skipped} file{'s' if skipped != 1 else ''} skipped as not templates" if skipped
+           else "no .yaml, .yml, .json or .template file")
+    return f"no CloudFormation template found in {where} ({why}): nothing was scanned"
 
 
 def _now() -> str:
@@ -41,10 +56,12 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
 
     started, clock = _now(), time.perf_counter()
     loaded = cfn.load(paths, skip_non_templates=skip_non_templates)
+    if not loaded.templates and not loaded.errors and not skip_non_templates:
+        raise NoTemplates(_nothing_found(paths, len(loaded.skipped)))
     evaluation = Evaluation(ctx.rules, ctx.config, today=ctx.today)
     config = ctx.config
     extra_roles: dict[str, Role] = {}
-    seen_problems: set[tuple[str, str]] = set()
+    seen_problems: set[ErrorEntry] = set()
     per_group = [s for s in ctx.rules if not s.rule.whole_scan]
     whole_scan = [s for s in ctx.rules if s.rule.whole_scan]
     deferred: list[tuple[Inventory, str | None]] = []
@@ -68,10 +85,10 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
                                                extra_roles=extra_roles), variant.describe()))
                 for raw in variant.resources:
                     for problem in raw.extra.get("suppression_problems", ()):
-                        target = f"{raw.file}:{raw.line}" if raw.line else str(raw.file)
-                        if (target, problem) not in seen_problems:
-                            seen_problems.add((target, problem))
-                            evaluation.errors.append(ErrorEntry(target=target, message=f"{raw.id}: {problem}"))
+                        entry = ErrorEntry(target=str(raw.file), line=raw.line, message=f"{raw.id}: {problem}")
+                        if entry not in seen_problems:
+                            seen_problems.add(entry)
+                            evaluation.errors.append(entry)
         except (cfn.TemplateReadError, RecursionError, ArithmeticError, LookupError, TypeError, ValueError,
                 AttributeError) as exc:
             # A group that cannot be evaluated costs its own findings only: every other file still reports.
@@ -82,7 +99,7 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
             template.release()
     for inventory, assignment in deferred:
         evaluation.run(inventory, assignment, whole_scan)
-    errors = [ErrorEntry(target=t, message=m) for t, m in loaded.errors] + evaluation.errors
+    errors = [_read_error(t, m) for t, m in loaded.errors] + evaluation.errors
     scan = ScanInfo(source=SourceKind.TEMPLATES.value, started_at=started, finished_at=_now(),
                     targets=list(paths), accounts=[config.account_id], regions=[config.region],
                     config=dict(ctx.config_summary),
@@ -98,6 +115,12 @@ def _over_budget(evaluation: Evaluation, group: Sequence[Any], evaluated: int, b
     evaluation.withdraw_passes(set(labels), reason)
     for label in labels:
         evaluation.errors.append(ErrorEntry(target=label, message=reason))
+
+
+def _read_error(target: str, message: str) -> ErrorEntry:
+    """A file that could not be read; the reader puts the line, where known, at the head of its message."""
+    match = _LINE_PREFIX.match(message)
+    return ErrorEntry(target=target, message=message, line=int(match.group(1)) if match else None)
 
 
 def _document(scan: ScanInfo, evaluation: Evaluation, errors: list[ErrorEntry]) -> FindingsDocument:

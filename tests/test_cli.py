@@ -66,7 +66,8 @@ def test_broken_file_is_an_error_others_still_scanned(tmp_path: Path) -> None:
     doc = json.loads(out)
     assert code == 3  # 3 wins over 1
     (error,) = doc["errors"]
-    assert error["target"].endswith("broken.yaml") and error["message"].startswith("line 4: malformed YAML")
+    assert error["target"] == (tmp_path / "broken.yaml").as_posix() and error["line"] == 4
+    assert error["message"].startswith("line 4: malformed YAML")
     assert {f["resource"]["id"] for f in doc["findings"]} == {"DataBucket", "PartialBucket"}
     code, _, _ = run("scan", "templates", str(tmp_path), "--allow-partial", "--rules", "S3-005", cwd=tmp_path)
     assert code == 1
@@ -75,10 +76,65 @@ def test_broken_file_is_an_error_others_still_scanned(tmp_path: Path) -> None:
 def test_skipped_files_listed(tmp_path: Path) -> None:
     (tmp_path / "params.json").write_text('[{"ParameterKey": "Env"}]')
     (tmp_path / "empty.yaml").write_text("")
-    code, out, _ = run("scan", "templates", str(tmp_path), "--format", "json", cwd=tmp_path)
+    (tmp_path / "bucket.yaml").write_text(PASS_BUCKET.read_text())
+    code, out, _ = run("scan", "templates", str(tmp_path), "--format", "json", "--rules", "S3-005", cwd=tmp_path)
     doc = json.loads(out)
-    assert code == 0 and doc["findings"] == [] and doc["errors"] == []
+    assert code == 0 and doc["errors"] == []
     assert sorted(Path(s["target"]).name for s in doc["scan"]["skipped"]) == ["empty.yaml", "params.json"]
+
+
+@pytest.mark.parametrize("allow_partial", [(), ("--allow-partial",)])
+def test_empty_folder_scans_nothing_and_exits_3(allow_partial: tuple[str, ...], tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, out, err = run("scan", "templates", str(tmp_path / "empty"), "--format", "json", *allow_partial,
+                         cwd=tmp_path)
+    assert code == 3 and out == ""
+    assert err.count("\n") == 1 and "no CloudFormation template found in" in err and "empty" in err
+
+
+def test_folder_without_templates_exits_3_saying_what_was_skipped(tmp_path: Path) -> None:
+    (tmp_path / "params.json").write_text('[{"ParameterKey": "Env"}]')
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "notes.txt").write_text("Resources: {}")
+    code, out, err = run("scan", "templates", str(tmp_path), cwd=tmp_path)
+    assert code == 3 and out == ""
+    assert err.count("\n") == 1 and "2 files skipped as not templates" in err
+
+
+def test_missing_path_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    code, out, err = run("scan", "templates", str(PASS_BUCKET), str(tmp_path / "tmeplates"), cwd=tmp_path)
+    assert code == 2 and out == ""
+    assert err == f"sagefence: error: no such file or folder: {tmp_path / 'tmeplates'}\n"
+
+
+def test_text_report_escapes_control_characters_in_ids_and_messages(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text('Resources:\n  "Evil\\e[2J\\rBucket":\n    Type: AWS::S3::Bucket\n'
+                                     "    Properties: {BucketName: {'Fn::Nope': x}}\n")
+    code, out, _ = run("scan", "templates", "t.yaml", "--rules", "S3-005", "--no-color",
+                       cwd=tmp_path)
+    assert code == 3
+    assert "\x1b" not in out and "\r" not in out
+    assert "S3-005 Evil\\x1b[2J\\x0dBucket (t.yaml:2): " in out
+
+
+def test_text_report_lists_errors_and_unknowns(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("Resources:\n  A:\n    Type: [oops\n")
+    (tmp_path / "t.yaml").write_text("Parameters: {Name: {Type: String}}\nResources:\n  B:\n"
+                                     "    Type: AWS::S3::Bucket\n    Properties: {BucketName: {'Fn::Nope': x}}\n")
+    code, out, _ = run("scan", "templates", "broken.yaml", "t.yaml", "--rules", "S3-005", cwd=tmp_path)
+    assert code == 3
+    assert "errors (2): could not be examined\n  broken.yaml:4: malformed YAML" in out
+    assert "\n  S3-005 B (t.yaml:3): " in out and "Fn::Nope" in out
+    assert out.splitlines()[-1].startswith("0 failed, 0 passed, 2 errors, 0 unknown")
+
+
+def test_text_report_lists_unknowns_with_what_was_not_known(tmp_path: Path) -> None:
+    (tmp_path / "u.yaml").write_text("Parameters: {Flag: {Type: String}}\nResources:\n  B:\n    Type: AWS::S3::Bucket\n"
+                                     "    Properties:\n      PublicAccessBlockConfiguration: {BlockPublicAcls: !Ref Flag,"
+                                     " BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true}\n")
+    code, out, _ = run("scan", "templates", "u.yaml", "--rules", "S3-005", cwd=tmp_path)
+    assert code == 0
+    assert "unknown (1): neither pass nor fail: what was not known\n  S3-005 B (u.yaml:3): BlockPublicAcls " in out
 
 
 def test_explicit_empty_file_is_an_error(tmp_path: Path) -> None:
@@ -118,6 +174,7 @@ def test_inline_suppression_and_missing_reason(tmp_path: Path) -> None:
     s3_003 = next(f for f in doc["findings"] if f["rule_id"] == "S3-003")
     assert s3_003["suppressed"] is None and s3_003["status"] == "fail"
     assert "has no reason" in doc["errors"][0]["message"]
+    assert doc["errors"][0]["target"] == (tmp_path / "t.yaml").as_posix() and doc["errors"][0]["line"] == 2
     assert code == 3
 
 
@@ -279,6 +336,14 @@ def test_skip_non_templates_for_pre_commit(tmp_path: Path) -> None:
     doc = json.loads(out)
     assert code == 0 and doc["errors"] == []
     assert [Path(s["target"]).name for s in doc["scan"]["skipped"]] == ["package.json"]
+
+
+def test_skip_non_templates_with_no_template_is_not_an_error(tmp_path: Path) -> None:
+    """pre-commit passes every changed YAML/JSON file: a commit without templates must pass the hook."""
+    (tmp_path / "package.json").write_text('{"name": "x"}')
+    code, out, _ = run("scan", "templates", "package.json", "--skip-non-templates", "--format", "json",
+                       cwd=tmp_path)
+    assert code == 0 and json.loads(out)["findings"] == []
 
 
 def test_scanner_policy_is_read_only_and_names_the_member_role() -> None:

@@ -17,7 +17,7 @@ def test_json_is_the_cli_md_shape_and_round_trips(tmp_path: Path) -> None:
     doc = make_document([
         make_finding(evidence={"service": "sagemaker.api", "actions": ["s3:GetObject"], "ids": {"b", "a"}}),
         make_finding("KMS-001", "Key", status="pass", suppressed="accepted: lab key ünïcode"),
-    ], errors=[("broken.yaml", "line 3: bad")])
+    ], errors=[("broken.yaml", "line 3: bad", 3), ("111122223333/us-east-1", "ListBuckets failed")])
     text = doc.to_json()
     data = json.loads(text)
     assert list(data) == ["schema_version", "tool", "scan", "summary", "findings", "errors"]
@@ -32,13 +32,32 @@ def test_json_is_the_cli_md_shape_and_round_trips(tmp_path: Path) -> None:
     assert second["suppressed"] == {"reason": "accepted: lab key ünïcode", "expires": "2099-01-01",
                                     "source": "config"}
     assert "ünïcode" in text  # UTF-8, not escaped
-    assert data["errors"] == [{"target": "broken.yaml", "message": "line 3: bad"}]
+    assert data["errors"] == [{"target": "broken.yaml", "message": "line 3: bad", "line": 3},
+                              {"target": "111122223333/us-east-1", "message": "ListBuckets failed", "line": None}]
     assert text.count("\n    {\"rule_id\"") == 2  # one finding a line
     saved = tmp_path / "scan.json"
     saved.write_text(text, encoding="utf-8")
     again = load_document(saved)
     assert again.to_json() == text
     assert again.findings[0].fingerprint == doc.findings[0].fingerprint
+
+
+def test_document_written_before_error_lines_still_loads(tmp_path: Path) -> None:
+    data = json.loads(make_document([make_finding()]).to_json())
+    data["errors"] = [{"target": "broken.yaml:3", "message": "line 3: bad"}]  # no "line"; the line in the target
+    saved = tmp_path / "old.json"
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    (error,) = load_document(saved).errors
+    assert (error.target, error.line, error.message) == ("broken.yaml:3", None, "line 3: bad")
+
+
+def test_error_line_must_be_a_number(tmp_path: Path) -> None:
+    data = json.loads(make_document([], errors=[("broken.yaml", "bad", 3)]).to_json())
+    data["errors"][0]["line"] = "three"
+    saved = tmp_path / "bad.json"
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(FindingsFileError, match="errors.0.line"):
+        load_document(saved)
 
 
 def test_empty_document_is_valid_json(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 ``fail`` becomes ``<failure>``, ``error`` becomes ``<error>``, suppressed findings and
 ``unknown`` become ``<skipped>``. Scan-level errors (a template that does not parse)
-get a suite of their own so CI shows them too.
+get a suite of their own so CI shows them too, with the file and line of a template where known.
 """
 
 from __future__ import annotations
@@ -106,8 +106,12 @@ def render_junit(doc: FindingsDocument, rules: Mapping[str, Rule] | None = None)
     if doc.errors:
         suite = ET.SubElement(root, "testsuite", {"name": SCAN_ERRORS_SUITE})
         for err in doc.errors:
-            case = ET.SubElement(suite, "testcase", {"classname": SCAN_ERRORS_SUITE, "name": _clean(err.target),
-                                                     "time": "0"})
+            attrs = {"classname": SCAN_ERRORS_SUITE, "name": _clean(err.target), "time": "0"}
+            if doc.scan.source == "templates":
+                attrs["file"] = _clean(err.target)
+                if err.line:
+                    attrs["line"] = str(err.line)
+            case = ET.SubElement(suite, "testcase", attrs)
             element = ET.SubElement(case, "error", {"message": _clean(err.message), "type": "scan-error"})
             element.text = _clean(f"{err.target}: {err.message}")
         errors = {"passed": 0, "failure": 0, "error": len(doc.errors), "skipped": 0}

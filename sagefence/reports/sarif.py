@@ -1,5 +1,9 @@
 """SARIF 2.1.0: one result per unsuppressed failure, for code-scanning services.
 
+An unsuppressed ``unknown`` finding is a result of kind ``review`` (level ``none``): a person
+must look. What could not be examined (``errors`` entries, ``error`` findings) is an error
+notification of the invocation, which is then not ``executionSuccessful``.
+
 Template findings carry a physical location (relative file URI with forward slashes and
 the start line) so pull requests get annotated; live findings carry a logical location
 (the ARN or id, kind ``resource``). ``partialFingerprints`` holds ``Finding.fingerprint``,
@@ -16,8 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from sagefence.catalogue import Rule
-from sagefence.findings import Finding, FindingsDocument
-from sagefence.status import Severity
+from sagefence.findings import ErrorEntry, Finding, FindingsDocument
+from sagefence.status import Severity, Status
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -97,40 +101,71 @@ def artifact_uri(file: str) -> str:
     return quote(posix, safe="/")
 
 
-def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+def _physical(file: str, line: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(file)}}
+    if line is not None and line >= 1:
+        physical["region"] = {"startLine": line}
+    return physical
+
+
+def _location(finding: Finding) -> dict[str, Any]:
     res = finding.resource
     location: dict[str, Any] = {
         "logicalLocations": [{"fullyQualifiedName": res.id, "name": res.id.rsplit("/", 1)[-1],
                               "kind": "resource"}],
     }
     if res.file:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(res.file)}}
-        if res.line is not None and res.line >= 1:
-            physical["region"] = {"startLine": res.line}
-        location["physicalLocation"] = physical
+        location["physicalLocation"] = _physical(res.file, res.line)
+    return location
+
+
+def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+    """A failure, or (kind review, level none as SARIF 2.1.0 requires for a kind other than fail) an unknown."""
+    res = finding.resource
     properties = {"severity": finding.severity.value, "resourceType": res.type,
                   "account": res.account, "region": res.region, "service": finding.evidence.get("service")}
-    return {
-        "ruleId": finding.rule_id,
-        "ruleIndex": rule_index,
-        "level": LEVELS[finding.severity],
+    result: dict[str, Any] = {"ruleId": finding.rule_id, "ruleIndex": rule_index}
+    if finding.status is Status.UNKNOWN:
+        result.update(kind="review", level="none")
+    else:
+        result["level"] = LEVELS[finding.severity]
+    result.update({
         "message": {"text": finding.message},
-        "locations": [location],
+        "locations": [_location(finding)],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": {k: v for k, v in properties.items() if v is not None},
-    }
+    })
+    return result
 
 
-def _invocation(doc: FindingsDocument) -> dict[str, Any]:
-    invocation: dict[str, Any] = {"executionSuccessful": not doc.errors}
+def _error_notification(err: ErrorEntry, templates: bool) -> dict[str, Any]:
+    """In template mode the target is the file (with the line where known); in live mode an API scope."""
+    notification: dict[str, Any] = {"level": "error", "message": {"text": f"{err.target}: {err.message}"}}
+    if templates:
+        notification["locations"] = [{"physicalLocation": _physical(err.target, err.line)}]
+    return notification
+
+
+def _finding_notification(finding: Finding, rule_index: int) -> dict[str, Any]:
+    return {"level": "error", "message": {"text": f"{finding.resource.id}: {finding.message}"},
+            "locations": [_location(finding)],
+            "associatedRule": {"id": finding.rule_id, "index": rule_index}}
+
+
+def _invocation(doc: FindingsDocument, index: Mapping[str, int]) -> dict[str, Any]:
+    """Anything not examined (an `errors` entry, a finding with status error) is an error notification and
+    makes the run unsuccessful, so code scanning does not show an incomplete scan as a clean one."""
+    templates = doc.scan.source == "templates"
+    notifications = [_error_notification(err, templates) for err in doc.errors]
+    notifications += [_finding_notification(f, index[f.rule_id]) for f in doc.findings
+                      if f.status is Status.ERROR and f.suppressed is None]
+    invocation: dict[str, Any] = {"executionSuccessful": not notifications}
     if doc.scan.started_at:
         invocation["startTimeUtc"] = doc.scan.started_at
     if doc.scan.finished_at:
         invocation["endTimeUtc"] = doc.scan.finished_at
-    if doc.errors:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": f"{err.target}: {err.message}"}} for err in doc.errors
-        ]
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
     return invocation
 
 
@@ -141,7 +176,8 @@ def render_sarif(doc: FindingsDocument, rules: Mapping[str, Rule] | None = None)
     rule_ids = sorted(samples)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     descriptors = [_descriptor(r, samples[r], (rules or {}).get(r)) for r in rule_ids]
-    results = [_result(f, index[f.rule_id]) for f in doc.findings if f.counts_as_failure]
+    results = [_result(f, index[f.rule_id]) for f in doc.findings
+               if f.counts_as_failure or (f.status is Status.UNKNOWN and f.suppressed is None)]
     log = {
         "$schema": SARIF_SCHEMA_URI,
         "version": SARIF_VERSION,
@@ -152,7 +188,7 @@ def render_sarif(doc: FindingsDocument, rules: Mapping[str, Rule] | None = None)
                 "informationUri": INFORMATION_URI,
                 "rules": descriptors,
             }},
-            "invocations": [_invocation(doc)],
+            "invocations": [_invocation(doc, index)],
             "columnKind": "unicodeCodePoints",
             "results": results,
             "properties": {"source": doc.scan.source},

@@ -46,7 +46,8 @@ def make_finding(rule_id: str = "S3-001", resource_id: str = "DataBucket", *, st
 
 
 def make_document(findings: list[Finding], *, source: str = "templates",
-                  errors: Sequence[tuple[str, str]] = ()) -> FindingsDocument:
+                  errors: Sequence[tuple[str, str] | tuple[str, str, int]] = ()) -> FindingsDocument:
+    """``errors``: (target, message) or (target, message, line)."""
     accounts = sorted({f.resource.account for f in findings if f.resource.account})
     regions = sorted({f.resource.region for f in findings if f.resource.region})
     return FindingsDocument(
@@ -55,7 +56,7 @@ def make_document(findings: list[Finding], *, source: str = "templates",
                       targets=["templates"], accounts=accounts, regions=regions),
         summary=summarize(findings),
         findings=findings,
-        errors=[ErrorEntry(target=t, message=m) for t, m in errors],
+        errors=[ErrorEntry(*error) for error in errors],
     )
 
 

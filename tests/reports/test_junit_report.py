@@ -82,3 +82,16 @@ def test_empty_document(factory: Any) -> None:
     root = parse(factory.document([]))
     assert root.findall("testsuite") == []
     assert counts(root) == (0, 0, 0, 0)
+
+
+def test_scan_error_case_carries_the_template_file_and_line(factory: Any) -> None:
+    doc = factory.document([], errors=[("templates/broken.yaml", "line 7: bad", 7)])
+    case = parse(doc).find(f"testsuite[@name='{SCAN_ERRORS_SUITE}']/testcase")
+    assert (case.get("file"), case.get("line")) == ("templates/broken.yaml", "7")
+    assert case.find("error").get("message") == "line 7: bad"
+
+
+def test_live_scan_error_case_has_no_file(factory: Any) -> None:
+    doc = factory.document([], source="account", errors=[("111122223333/us-east-1", "ListBuckets failed")])
+    case = parse(doc).find(f"testsuite[@name='{SCAN_ERRORS_SUITE}']/testcase")
+    assert case.get("file") is None and case.find("error") is not None

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from sagefence.catalogue import Rule
-from sagefence.findings import FindingsDocument
+from sagefence.findings import ErrorEntry, FindingsDocument
 from sagefence.reports.sarif import artifact_uri, render_sarif
-from sagefence.status import Severity
+from sagefence.status import Severity, Status
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +69,10 @@ def test_driver_and_rules(sample_doc: FindingsDocument) -> None:
         float(rule["properties"]["security-severity"])
 
 
-def test_results_only_for_unsuppressed_failures(sample_doc: FindingsDocument) -> None:
+def test_results_for_unsuppressed_failures_and_unknowns(sample_doc: FindingsDocument) -> None:
     run = render(sample_doc)["runs"][0]
-    expected = [f for f in sample_doc.findings if f.counts_as_failure]
-    assert len(run["results"]) == len(expected) == 5
+    expected = [f for f in sample_doc.findings if f.counts_as_failure or f.status is Status.UNKNOWN]
+    assert len(run["results"]) == len(expected) == 6
     assert "LogsBucket" not in json.dumps(run["results"])  # suppressed
     rules = run["tool"]["driver"]["rules"]
     for result, finding in zip(run["results"], expected, strict=True):
@@ -119,6 +119,57 @@ def test_scan_errors_become_notifications(sample_doc: FindingsDocument) -> None:
     invocation = render(sample_doc)["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is False
     assert invocation["toolExecutionNotifications"][0]["message"]["text"] == "templates/broken.yaml: line 7: bad"
+
+
+def test_unknown_is_a_review_result_with_level_none(sample_doc: FindingsDocument) -> None:
+    results = render(sample_doc)["runs"][0]["results"]
+    (unknown,) = [r for r in results if r["ruleId"] == "VPCE-001"]
+    assert unknown["kind"] == "review" and unknown["level"] == "none"  # SARIF 2.1.0 3.27.10: kind != fail
+    assert unknown["message"]["text"] == "endpoint policy is unresolved"
+    assert all("kind" not in r for r in results if r["ruleId"] != "VPCE-001")  # failures: kind fail (default)
+
+
+def test_suppressed_unknown_is_not_a_result(factory: Any) -> None:
+    doc = factory.document([factory.finding(status="unknown", suppressed="accepted")])
+    assert render(doc)["runs"][0]["results"] == []
+
+
+def test_error_findings_become_notifications_with_their_location(factory: Any,
+                                                                 sarif_schema: dict[str, Any]) -> None:
+    doc = factory.document([factory.finding("S3-003", "Bucket", status="error", line=9, message="cannot resolve"),
+                            factory.finding("S3-005", "Bucket", status="pass", line=9)])
+    log = render(doc)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    run = log["runs"][0]
+    invocation = run["invocations"][0]
+    assert invocation["executionSuccessful"] is False and run["results"] == []
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error" and note["message"]["text"] == "Bucket: cannot resolve"
+    assert note["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "templates/data.yaml"},
+                                                        "region": {"startLine": 9}}
+    assert run["tool"]["driver"]["rules"][note["associatedRule"]["index"]]["id"] == "S3-003"
+
+
+def test_suppressed_error_finding_leaves_the_run_successful(factory: Any) -> None:
+    doc = factory.document([factory.finding(status="error", suppressed="known")])
+    invocation = render(doc)["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is True and "toolExecutionNotifications" not in invocation
+
+
+def test_scan_error_notification_has_file_and_line(factory: Any, sarif_schema: dict[str, Any]) -> None:
+    doc = factory.document([])
+    doc.errors.append(ErrorEntry(target="templates/broken.yaml", line=7, message="line 7: malformed YAML"))
+    log = render(doc)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    (note,) = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["locations"] == [{"physicalLocation": {"artifactLocation": {"uri": "templates/broken.yaml"},
+                                                       "region": {"startLine": 7}}}]
+
+
+def test_live_scan_error_has_no_file_location(factory: Any) -> None:
+    doc = factory.document([], source="account", errors=[("111122223333/us-east-1", "ListBuckets failed")])
+    (note,) = render(doc)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert "locations" not in note and note["message"]["text"] == "111122223333/us-east-1: ListBuckets failed"
 
 
 def test_catalogue_metadata_is_used_when_given(sample_doc: FindingsDocument) -> None:
