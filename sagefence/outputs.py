@@ -94,16 +94,25 @@ def _probe(folder: Path, label: str) -> None:
     os.unlink(name)
 
 
+def _resolved(path: str) -> Path:
+    """The path with symlinks resolved; a symlink loop (RuntimeError before Python 3.13, OSError after)
+    is compared as written, made absolute."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
 def _check_not_input(path: str, inputs: Sequence[str], input_folders: Sequence[str]) -> None:
-    candidates = {location(path), Path(path).resolve()}
+    candidates = {location(path), _resolved(path)}
     for raw in inputs:
-        if Path(raw).resolve() in candidates:
+        if _resolved(raw) in candidates:
             raise OutputPathError(f"--output {path} is an input file ({raw}); write the report elsewhere")
     target = Path(path)
     if not target.is_file() or not target.name.lower().endswith(_TEMPLATE_SUFFIXES):
         return
     for raw in input_folders:
-        folder = Path(raw).resolve()
+        folder = _resolved(raw)
         if any(folder in c.parents for c in candidates) and _looks_like_template(target):
             raise OutputPathError(f"--output {path} is a template in the scanned folder {raw}; "
                                   "write the report elsewhere")

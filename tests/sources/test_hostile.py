@@ -137,3 +137,19 @@ def test_a_file_past_its_time_budget_reports_no_pass(tmp_path: Path) -> None:
     assert [f.status.value for f in cut.findings] == ["error"]
     assert "time budget: only 1 condition assignment(s) were evaluated" in cut.findings[0].message
     assert [e.target for e in cut.errors] == [(tmp_path / "t.yaml").as_posix()]
+
+
+def test_a_named_symlink_loop_is_an_error_of_its_own(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b.yaml", tmp_path / "a.yaml")
+    os.symlink(tmp_path / "a.yaml", tmp_path / "b.yaml")
+    (tmp_path / "ok.yaml").write_text(GOOD)
+    out = tmp_path / "findings.json"
+    code = ("import sys\nfrom sagefence.cli import main\n"
+            f"sys.exit(main(['scan', 'templates', {str(tmp_path / 'a.yaml')!r}, {str(tmp_path / 'ok.yaml')!r}, "
+            f"'--format', 'json', '--output', {str(out)!r}, '--fail-on', 'never']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert proc.returncode == 3 and "internal error" not in proc.stderr, proc.stderr
+    doc = json.loads(out.read_text())
+    assert [e["message"] for e in doc["errors"]] == ["a symlink loop, not a regular file (not opened)"]
+    assert any(f["resource"]["id"] == "Good" for f in doc["findings"])
