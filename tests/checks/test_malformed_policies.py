@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import scan
+from tests.review._util import NETWORK
 
 BUCKET = """Resources:
   DataBucket:
@@ -56,15 +57,7 @@ def test_malformed_trust_policy_errors_every_role_rule(tmp_path: Path) -> None:
     assert all("Robot" in f.message for f in doc.findings)
 
 
-ENDPOINT = """Resources:
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties: {CidrBlock: 10.0.0.0/16}
-  S3Endpoint:
-    Type: AWS::EC2::VPCEndpoint
-    Properties:
-      VpcId: !Ref Vpc
-      ServiceName: !Sub 'com.amazonaws.${AWS::Region}.s3'
+ENDPOINT = "Resources:\n" + NETWORK + """\
       PolicyDocument:
         Statement:
           - {Effect: Allow, Principal: '*', Action: 's3:*', Resource: '*'}

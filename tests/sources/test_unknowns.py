@@ -243,20 +243,10 @@ def test_values_we_do_not_model_are_unknown_but_still_name_their_resource() -> N
 
 
 def test_dynamic_references_are_unknown(tmp_path: Path) -> None:
-    (tmp_path / "t.yaml").write_text("""
-Resources:
-  Key:
-    Type: AWS::KMS::Key
-    Properties:
-      EnableKeyRotation: true
-      KeyPolicy:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: {AWS: "{{resolve:ssm:LaunchRoleArn:1}}"}
-            Action: kms:Decrypt
-            Resource: "*"
-""")
+    from tests.review._util import key_template
+
+    grant = '- {Effect: Allow, Principal: {AWS: "{{resolve:ssm:LaunchRoleArn:1}}"}, Action: kms:Decrypt, Resource: "*"}'
+    (tmp_path / "t.yaml").write_text(key_template(grant))
     doc = scan([tmp_path / "t.yaml"], rules=["KMS-003"])
     (finding,) = doc.findings
     assert not doc.errors and finding.status.value == "unknown", finding  # may be any principal, not malformed
