@@ -89,8 +89,7 @@ def scan_templates(paths: Sequence[str], ctx: ScanContext, skip_non_templates: b
                         if entry not in seen_problems:
                             seen_problems.add(entry)
                             evaluation.errors.append(entry)
-        except (cfn.TemplateReadError, RecursionError, ArithmeticError, LookupError, TypeError, ValueError,
-                AttributeError) as exc:
+        except (cfn.TemplateReadError, *cfn.UNEXPECTED_SHAPE) as exc:
             # A group that cannot be evaluated costs its own findings only: every other file still reports.
             reason = str(exc) if isinstance(exc, cfn.TemplateReadError) else f"{type(exc).__name__}: {str(exc)[:200]}"
             for template in group:

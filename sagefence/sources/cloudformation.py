@@ -28,6 +28,10 @@ from sagefence.values import Malformed, is_opaque
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 CONFIG_NAMES = ("sagefence.yaml", ".sagefence.yaml")
 MAX_EXACT_CONDITIONS = 12
+# What reading or resolving raises on a shape nothing above expected (a list where a name belongs...):
+# caught where one file, group or resource can be given up on while the rest of the scan goes on.
+UNEXPECTED_SHAPE = (RecursionError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError)
+
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", "cdk.out"}
 
 
@@ -117,7 +121,7 @@ def load(paths: Sequence[str], skip_non_templates: bool = False) -> LoadResult:
         label = path.as_posix()
         try:
             body = read_document(path)
-        except (RecursionError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        except UNEXPECTED_SHAPE as exc:
             result.errors.append((label, f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"))
             continue
         except TemplateReadError as exc:
@@ -525,7 +529,7 @@ def _resolve_resources(template: Template, resolver: Resolver, account_id: str, 
         except IntrinsicError as exc:
             yield RawResource(type=rtype, properties={}, extra={"broken": f"line {line}: {exc}"}, **common)
             continue
-        except (RecursionError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        except UNEXPECTED_SHAPE as exc:
             # a shape nothing above expected: this resource is an error, the rest of the scan goes on
             broken = f"line {line}: could not be resolved ({type(exc).__name__}: {str(exc)[:200]})"
             yield RawResource(type=rtype, properties={}, extra={"broken": broken}, **common)
